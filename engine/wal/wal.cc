@@ -131,7 +131,7 @@ Status Wal::WaitFor(Lsn lsn) {
     acks_.push(AckEntry{lsn, ack_seq_++, &w, nullptr});
   }
   if (committer_->manual()) {
-    while (!w.done.try_acquire()) committer_->RunOnce(1000);
+    while (!w.done.try_acquire()) committer_->RunOnce(0);
   } else {
     w.done.acquire();
   }
@@ -172,7 +172,7 @@ void Wal::WaitState(const std::function<bool()>& pred) {
   while (!pred()) {
     if (committer_->manual()) {
       lk.unlock();
-      committer_->RunOnce(1000);
+      committer_->RunOnce(0);
       lk.lock();
     } else {
       state_cv_.wait(lk);

@@ -312,7 +312,9 @@ void Wal::Resubmit(InflightOp* op) {
     std::lock_guard lk(mu_);
     stats_.short_writes++;
   }
-  if (op->durability == io::Durability::kDsyncWrite) op->done -= op->done % alignment_;  // O_DIRECT: stay aligned
+  // RWF_DSYNC covers only the bytes of the write that carries it: after a
+  // short one, nothing vouches for the prefix, so the whole batch goes again.
+  if (op->durability == io::Durability::kDsyncWrite) op->done = 0;
   uint32_t rest = op->len - op->done;
   io::Durability d = op->durability;
   if (rest == 0) d = io::Durability::kDataSync;  // only the sync is missing
