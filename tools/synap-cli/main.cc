@@ -1,0 +1,77 @@
+// synap-cli: the admin tool. Subcommands register themselves (command.h);
+// this file only builds the command tree, parses, and runs the one chosen.
+//
+// Exit codes: 0 success; CLI11's codes (non-zero) for a command line it
+// rejects, after printing why; otherwise whatever the subcommand returns
+// (see its --help).
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tools/synap-cli/command.h"
+
+#ifndef SYNAP_VERSION
+#define SYNAP_VERSION "unknown"
+#endif
+
+namespace {
+
+std::vector<std::string> Words(const std::string& path) {
+  std::istringstream in(path);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+std::string GroupDescription(const std::string& name) {
+  for (const auto& g : synap::cli::GroupRegistry())
+    if (g.name == name) return g.description;
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"synap-cli " SYNAP_VERSION ": administer and measure a Synap storage engine"};
+  app.name("synap-cli");
+  app.set_version_flag("--version", SYNAP_VERSION);
+  app.require_subcommand(1);
+
+  // Deterministic help order whatever the static-initialisation order was.
+  std::vector<synap::cli::CommandSpec> commands = synap::cli::CommandRegistry();
+  std::sort(commands.begin(), commands.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+
+  std::map<std::string, CLI::App*> groups;  // "bench", "bench x", ... -> their node
+  std::vector<std::pair<CLI::App*, synap::cli::RunFn>> runs;
+  for (const synap::cli::CommandSpec& spec : commands) {
+    std::vector<std::string> words = Words(spec.path);
+    if (words.empty() || spec.setup == nullptr) continue;
+    CLI::App* parent = &app;
+    std::string prefix;
+    for (size_t i = 0; i + 1 < words.size(); ++i) {
+      prefix += (i > 0 ? " " : "") + words[i];
+      auto it = groups.find(prefix);
+      if (it == groups.end()) {
+        CLI::App* g = parent->add_subcommand(words[i], GroupDescription(prefix));
+        g->require_subcommand(1);
+        it = groups.emplace(prefix, g).first;
+      }
+      parent = it->second;
+    }
+    CLI::App* cmd = parent->add_subcommand(words.back(), spec.description);
+    runs.emplace_back(cmd, spec.setup(cmd));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (auto& [cmd, run] : runs)
+    if (cmd->parsed()) return run();
+  return 1;  // unreachable: every group requires a subcommand
+}
