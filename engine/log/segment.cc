@@ -9,14 +9,16 @@
 namespace synap::log {
 
 Result<Preallocate> ParsePreallocate(const std::string& name) {
+  if (name == "auto") return Preallocate::kAuto;
   if (name == "none") return Preallocate::kNone;
   if (name == "fallocate") return Preallocate::kFallocate;
   if (name == "zero") return Preallocate::kZero;
-  return Status::InvalidArgument("unknown preallocation '" + name + "' (expected none, fallocate or zero)");
+  return Status::InvalidArgument("unknown preallocation '" + name + "' (expected auto, none, fallocate or zero)");
 }
 
 const char* PreallocateName(Preallocate p) {
   switch (p) {
+    case Preallocate::kAuto: return "auto";
     case Preallocate::kNone: return "none";
     case Preallocate::kFallocate: return "fallocate";
     case Preallocate::kZero: return "zero";
@@ -78,9 +80,9 @@ Status ZeroFill(io::IoBackend* io, io::FileHandle f, uint64_t from, uint64_t to,
   return Status::Ok();
 }
 
-Status Reserve(io::IoBackend* io, io::FileHandle f, const SegmentSpec& spec) {
-  uint64_t start = spec.header.data_offset;
-  if (spec.preallocate == Preallocate::kNone || spec.size_bytes <= start) return Status::Ok();
+Status Reserve(io::IoBackend* io, io::FileHandle f, const SegmentSpec& spec, uint64_t start) {
+  if (spec.preallocate == Preallocate::kNone || spec.preallocate == Preallocate::kAuto || spec.size_bytes <= start)
+    return Status::Ok();
   Status st = io->allocate(f, 0, spec.size_bytes);
   // A filesystem without fallocate still works: zeroing reserves the space.
   if (!st.ok() && st.code() != Status::Code::kUnsupported) return st;
@@ -105,7 +107,7 @@ Result<io::FileHandle> CreateSegment(io::IoBackend* io, const std::string& dir, 
   AlignedBuffer block(spec.header.data_offset, std::max<uint32_t>(spec.header.alignment, 4096));
   EncodeSegmentHeader(spec.header, block.data());
   Status st = io->write_at(*f, 0, block.data(), block.size());
-  if (st.ok()) st = Reserve(io, *f, spec);
+  if (st.ok()) st = Reserve(io, *f, spec, spec.header.data_offset);
   if (st.ok()) st = io->sync(*f);
   if (st.ok()) st = io->sync_dir(dir);
   if (!st.ok()) {
@@ -114,6 +116,78 @@ Result<io::FileHandle> CreateSegment(io::IoBackend* io, const std::string& dir, 
     return st;
   }
   return *f;
+}
+
+SpareSegment::SpareSegment(io::IoBackend* io, std::string dir, uint64_t size_bytes, Preallocate preallocate,
+                           bool direct, uint32_t alignment, bool background)
+    : io_(io),
+      dir_(std::move(dir)),
+      size_(size_bytes),
+      preallocate_(preallocate),
+      direct_(direct),
+      alignment_(alignment),
+      background_(background) {}
+
+SpareSegment::~SpareSegment() {
+  WaitForPreparation();
+  if (file_ != io::kInvalidFile) io_->close(file_);
+}
+
+void SpareSegment::WaitForPreparation() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void SpareSegment::Start() {
+  if (started_) return;
+  started_ = true;
+  if (background_) {
+    thread_ = std::thread([this] { prepared_ = Prepare(); });
+  } else {
+    prepared_ = Prepare();
+  }
+}
+
+// Creates spare.tmp afresh and reserves it like a segment, minus the header.
+Status SpareSegment::Prepare() {
+  std::string path = Path();
+  io_->remove(path);  // a leftover from an earlier run; absent is fine
+  io::OpenOptions oo;
+  oo.create = true;
+  oo.exclusive = true;
+  oo.direct = direct_;
+  Result<io::FileHandle> f = io_->open(path, oo);
+  if (!f.ok()) return f.status();
+  file_ = *f;
+  SegmentSpec spec;
+  spec.size_bytes = size_;
+  spec.preallocate = preallocate_;
+  spec.header.alignment = alignment_;
+  Status st = Reserve(io_, file_, spec, 0);
+  if (st.ok()) st = io_->sync(file_);
+  return st;
+}
+
+Result<io::FileHandle> SpareSegment::Take(const SegmentSpec& spec) {
+  WaitForPreparation();
+  bool ready = started_ && prepared_.ok() && file_ != io::kInvalidFile;
+  started_ = false;
+  io::FileHandle f = std::exchange(file_, io::kInvalidFile);
+  if (!ready) {
+    if (f != io::kInvalidFile) io_->close(f);
+    return CreateSegment(io_, dir_, spec);
+  }
+  AlignedBuffer block(spec.header.data_offset, std::max<uint32_t>(spec.header.alignment, 4096));
+  EncodeSegmentHeader(spec.header, block.data());
+  std::string path = Join(dir_, SegmentFileName(spec.header.base_lsn));
+  Status st = io_->write_at(f, 0, block.data(), block.size());
+  if (st.ok()) st = io_->sync(f);
+  if (st.ok()) st = io_->rename(Path(), path);
+  if (st.ok()) st = io_->sync_dir(dir_);
+  if (!st.ok()) {
+    io_->close(f);
+    return st;
+  }
+  return f;
 }
 
 }  // namespace synap::log

@@ -203,6 +203,8 @@ class Wal {
   uint32_t alignment_ = log::kMinAlignment;
   uint64_t next_segment_id_ = 1;
   Clock::time_point next_periodic_;
+  log::Preallocate preallocate_ = log::Preallocate::kNone;  // opts_.preallocate resolved
+  std::unique_ptr<log::SpareSegment> spare_;                 // when preallocating
 };
 
 }  // namespace synap::wal

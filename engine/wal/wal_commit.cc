@@ -65,6 +65,13 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
                      opts_.segment_bytes)
     return Status::InvalidArgument("wal.segment_bytes too small for a largest batch at this device's alignment");
 
+  preallocate_ = direct_ ? log::Preallocate::kZero : opts_.preallocate;
+  if (preallocate_ == log::Preallocate::kAuto)
+    preallocate_ = opts_.fsync == FsyncMode::kAlways ? log::Preallocate::kZero : log::Preallocate::kNone;
+  if (preallocate_ != log::Preallocate::kNone)
+    spare_ = std::make_unique<log::SpareSegment>(io_, opts_.dir, opts_.segment_bytes, preallocate_, direct_,
+                                                 alignment_, !committer_->manual());
+
   log::RecoveryOptions ro;
   ro.mode = opts_.recovery;
   ro.replay_from = replay_from;
@@ -76,6 +83,7 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
   Lsn recovered = rec.next_lsn - 1;
   written_lsn_ = durable_lsn_ = acked_lsn_ = recovered;  // recovery synced what it kept
   if (rec.segments.empty()) return Roll(next_lsn_);
+  if (spare_) spare_->Start();
 
   const log::SegmentState& last = rec.segments.back();
   bool last_direct = (last.header.flags & log::kSegmentDirect) != 0;
@@ -246,11 +254,11 @@ Status Wal::Roll(Lsn base_lsn) {
   spec.header.data_offset = std::max(kDataOffset, alignment_);
   spec.header.flags = direct_ ? log::kSegmentDirect : 0;
   spec.size_bytes = opts_.segment_bytes;
-  // O_DIRECT writes into unwritten extents pay a conversion per write: zero them.
-  spec.preallocate = direct_ ? log::Preallocate::kZero : opts_.preallocate;
+  spec.preallocate = preallocate_;
   spec.direct = direct_;
-  Result<io::FileHandle> f = log::CreateSegment(io_, opts_.dir, spec);
+  Result<io::FileHandle> f = spare_ ? spare_->Take(spec) : log::CreateSegment(io_, opts_.dir, spec);
   if (!f.ok()) return f.status();
+  if (spare_) spare_->Start();  // the next roll's file, prepared while this one fills
   file_ = *f;
   segment_ = spec.header;
   segment_offset_ = spec.header.data_offset;
@@ -417,6 +425,8 @@ void Wal::FinishClose() {
     io_->close(file_);
     file_ = io::kInvalidFile;
   }
+  spare_.reset();
+  io_->remove(opts_.dir + "/spare.tmp");  // 64 MiB nobody needs until the next open; absent is fine
   {
     std::lock_guard lk(mu_);
     closed_ = true;
