@@ -106,9 +106,16 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
 
 Wal::Clock::time_point Wal::PrepareWork(Clock::time_point now) {
   if (closed_) return Clock::time_point::max();
-  Work work = TakePending(now);
-  if (ready_ && !status_ok_.load()) Recycle(std::move(ready_->batch)), ready_.reset();  // waiters already failed
-  if (ready_) SubmitReady();
+  // Start as many batches as the in-flight limit allows: a second full batch
+  // must not wait for the first one's completion.
+  Work work;
+  for (;;) {
+    work = TakePending(now);
+    if (ready_ && !status_ok_.load()) Recycle(std::move(ready_->batch)), ready_.reset();  // waiters already failed
+    if (!ready_) break;
+    SubmitReady();
+    if (ready_) break;  // waiting for the segment to quiet down before a roll
+  }
   Lsn written = written_lsn_.load(), durable = durable_lsn_.load();
   bool poisoned = !status_ok_.load();
   if (!poisoned && !sync_op_ && written > durable) {
