@@ -54,8 +54,10 @@ Status DecodeSegmentHeader(const uint8_t* p, size_t len, SegmentHeader* out) {
   if (len < kSegmentHeaderSize) return Status::Corruption("segment shorter than its header");
   if (LoadU32(p + kSegMagic) != kSegmentMagic) return Status::Corruption("bad segment magic");
   if (LoadU64(p + kSegHash) != Hash(p, kSegHash, 0)) return Status::Corruption("segment header hash mismatch");
+  // The hash held, so the version is really there: a newer writer, not damage.
   if (LoadU16(p + kSegVersion) != kFormatVersion)
-    return Status::Corruption("unknown segment format version " + std::to_string(LoadU16(p + kSegVersion)));
+    return Status::Unsupported("segment format version " + std::to_string(LoadU16(p + kSegVersion)) +
+                               " (this reader knows version " + std::to_string(kFormatVersion) + ")");
   if (LoadU16(p + kSegHeaderSize) != kSegmentHeaderSize) return Status::Corruption("bad segment header size");
   out->segment_id = LoadU64(p + kSegId);
   out->base_lsn = LoadU64(p + kSegBaseLsn);
@@ -92,7 +94,9 @@ Status DecodeBatchHeader(const uint8_t* p, size_t len, uint64_t segment_id, Batc
   if (LoadU32(p + kBMagic) != kBatchMagic) return Status::Corruption("bad batch magic");
   if (LoadU64(p + kBHeaderHash) != Hash(p, kBHeaderHash, segment_id))
     return Status::Corruption("batch header hash mismatch");
-  if (LoadU16(p + kBVersion) != kFormatVersion) return Status::Corruption("unknown batch format version");
+  if (LoadU16(p + kBVersion) != kFormatVersion)
+    return Status::Unsupported("batch format version " + std::to_string(LoadU16(p + kBVersion)) +
+                               " (this reader knows version " + std::to_string(kFormatVersion) + ")");
   uint16_t flags = LoadU16(p + kBFlags);
   if ((flags & ~kCodecMask) != 0 || (flags & kCodecMask) > static_cast<uint16_t>(Codec::kZstd))
     return Status::Corruption("bad batch flags");

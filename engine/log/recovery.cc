@@ -68,26 +68,15 @@ uint64_t LastNonZero(const std::vector<uint8_t>& b) {
 }
 
 // A whole batch at `pos`: header valid and payload hash matching.
-bool BatchAt(const std::vector<uint8_t>& buf, uint64_t pos, const SegmentHeader& seg, BatchHeader* h,
-             std::string* why) {
-  if (pos + kBatchHeaderSize > buf.size()) {
-    *why = "batch header past segment end";
-    return false;
-  }
-  Status st = DecodeBatchHeader(buf.data() + pos, buf.size() - pos, seg.segment_id, h);
-  if (!st.ok()) {
-    *why = st.message();
-    return false;
-  }
-  if (buf.size() - pos - kBatchHeaderSize < h->stored_len) {
-    *why = "batch payload past segment end";
-    return false;
-  }
-  if (Hash(buf.data() + pos + kBatchHeaderSize, h->stored_len, seg.segment_id) != h->payload_hash) {
-    *why = "batch payload hash mismatch";
-    return false;
-  }
-  return true;
+// A whole batch at `pos`: header valid and payload hash matching. Unsupported
+// (a newer format version) is not damage: the caller must refuse, not repair.
+Status BatchAt(const std::vector<uint8_t>& buf, uint64_t pos, const SegmentHeader& seg, BatchHeader* h) {
+  if (pos + kBatchHeaderSize > buf.size()) return Status::Corruption("batch header past segment end");
+  SYNAP_RETURN_IF_ERROR(DecodeBatchHeader(buf.data() + pos, buf.size() - pos, seg.segment_id, h));
+  if (buf.size() - pos - kBatchHeaderSize < h->stored_len) return Status::Corruption("batch payload past segment end");
+  if (Hash(buf.data() + pos + kBatchHeaderSize, h->stored_len, seg.segment_id) != h->payload_hash)
+    return Status::Corruption("batch payload hash mismatch");
+  return Status::Ok();
 }
 
 // Decodes a validated batch and hands its records to `replay`.
@@ -125,8 +114,7 @@ void InspectAfterDamage(const std::vector<uint8_t>& buf, const SegmentHeader& se
     std::memcpy(&magic, buf.data() + q, 4);
     if (magic != kBatchMagic) continue;
     BatchHeader h;
-    std::string why;
-    if (!BatchAt(buf, q, seg, &h, &why) || h.first_lsn <= last_good) continue;
+    if (!BatchAt(buf, q, seg, &h).ok() || h.first_lsn <= last_good) continue;
     if (d->resume == 0) d->resume = q;
     if (h.durable_watermark >= damaged_lsn) {
       d->proven_durable = true;
@@ -213,10 +201,16 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
   s.name = name;
   s.file_size = buf_.size();
   Status hs = DecodeSegmentHeader(buf_.data(), buf_.size(), &s.header);
+  Lsn base_from_name = 0;
+  ParseSegmentFileName(name, &base_from_name);
   bool gap_allowed = opts_.mode == RecoveryMode::kSkipCorrupted;
   if (hs.ok() && expected_ != 0 && s.header.base_lsn != expected_ && !(gap_allowed && s.header.base_lsn > expected_))
     hs = Status::Corruption("segment starts at LSN " + std::to_string(s.header.base_lsn) + ", expected " +
                             std::to_string(expected_));
+  if (hs.code() == Status::Code::kUnsupported) return Status::Unsupported(Path(name) + ": " + hs.message());
+  if (hs.ok() && s.header.base_lsn != base_from_name)
+    hs = Status::Corruption("header says base LSN " + std::to_string(s.header.base_lsn) + " but the file name " +
+                            "says " + std::to_string(base_from_name));
   if (!hs.ok()) return OnBadHeader(name, final, hs, next);
   if (expected_ == 0 || s.header.base_lsn > expected_) expected_ = s.header.base_lsn;
 
@@ -224,7 +218,10 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
   while (pos < buf_.size()) {
     BatchHeader h;
     std::string why;
-    if (BatchAt(buf_, pos, s.header, &h, &why)) {
+    Status bs = BatchAt(buf_, pos, s.header, &h);
+    if (bs.code() == Status::Code::kUnsupported)
+      return Status::Unsupported(Path(name) + " at byte offset " + std::to_string(pos) + ": " + bs.message());
+    if (bs.ok()) {
       if (h.first_lsn == expected_) {
         Status rs = ReplayBatch(h, buf_.data() + pos + kBatchHeaderSize, opts_, &scratch_, &report_->replayed);
         if (rs.ok()) {
@@ -236,6 +233,8 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
       } else {
         why = "batch LSN " + std::to_string(h.first_lsn) + ", expected " + std::to_string(expected_);
       }
+    } else {
+      why = bs.message();
     }
     if (AllZero(buf_, pos)) break;  // the segment's unused end
     Damage d;
@@ -248,7 +247,7 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
       report_->cuts.push_back({name, d.offset, d.resume - d.offset, "corruption skipped: " + d.reason});
       SYNAP_RETURN_IF_ERROR(ZeroRange(name, d.offset, d.resume));
       pos = d.resume;
-      BatchAt(buf_, pos, s.header, &h, &why);
+      BatchAt(buf_, pos, s.header, &h);  // InspectAfterDamage validated it
       expected_ = h.first_lsn;  // skip mode accepts the LSN gap
       continue;
     }

@@ -13,7 +13,11 @@
 //    LSNs, or a damaged region that a later batch proves was durable.
 //    kTolerateTornTail refuses to open, naming the file and byte offset;
 //    kPointInTime cuts the log there; kSkipCorrupted drops the damaged
-//    batches and keeps every valid one after them.
+//    batches and keeps every valid one after them (the zeroed hole stays: later
+//    opens must use kSkipCorrupted too).
+//  * A segment or batch of a newer format version is never repaired: every
+//    mode refuses with Unsupported.
+//  * On any error, records already passed to `replay` must be discarded.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +65,8 @@ struct RecoveryReport {
   struct Cut {
     std::string segment;
     uint64_t offset = 0;  // where the damage starts
-    uint64_t bytes = 0;   // non-zero bytes removed (0 when a whole segment was removed)
+    uint64_t bytes = 0;   // length of the span zeroed, up to the segment's last non-zero byte
+                          // (0 when a whole segment was removed)
     std::string reason;
   };
   uint64_t segments = 0;

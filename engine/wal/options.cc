@@ -38,6 +38,8 @@ Status WalOptions::Validate() const {
   if (fsync_interval_ms < 1 || fsync_interval_ms > 60000) return OutOfRange("fsync_interval_ms", fsync_interval_ms, 1, 60000);
   if (segment_bytes < kMinSegmentBytes || segment_bytes > kMaxSegmentBytes)
     return OutOfRange("segment_bytes", segment_bytes, kMinSegmentBytes, kMaxSegmentBytes);
+  if (segment_bytes % 4096 != 0)
+    return Status::InvalidArgument("wal.segment_bytes = " + std::to_string(segment_bytes) + " is not a multiple of 4096");
   if (max_record_bytes > kMaxRecordBytesLimit) return OutOfRange("max_record_bytes", max_record_bytes, 0, kMaxRecordBytesLimit);
   if (max_batch_bytes < 1 || max_batch_bytes > kMaxBatchBytesLimit)
     return OutOfRange("max_batch_bytes", max_batch_bytes, 1, kMaxBatchBytesLimit);

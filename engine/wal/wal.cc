@@ -58,8 +58,15 @@ Result<Lsn> Wal::AppendMany(std::span<const std::span<const uint8_t>> records) {
                               std::to_string(opts_.max_record_bytes) + ")");
     bytes += log::kRecordPrefixSize + r.size();
   }
-  if (bytes > opts_.max_pending_bytes)
-    return Status::TooLarge("append of " + std::to_string(bytes) + " bytes exceeds wal.max_pending_bytes");
+  // One call is one batch: it must fit the batch caps (a lone record may be
+  // as large as max_record_bytes), so every batch fits in a segment.
+  uint64_t max_batch = std::max<uint64_t>(opts_.max_batch_bytes, uint64_t{opts_.max_record_bytes} + 4);
+  if (records.size() > 1 && bytes > max_batch)
+    return Status::TooLarge("AppendMany of " + std::to_string(bytes) + " bytes exceeds wal.max_batch_bytes (" +
+                            std::to_string(opts_.max_batch_bytes) + ")");
+  if (records.size() > opts_.max_batch_records)
+    return Status::TooLarge("AppendMany of " + std::to_string(records.size()) +
+                            " records exceeds wal.max_batch_records (" + std::to_string(opts_.max_batch_records) + ")");
   Lsn last = 0;
   {
     std::unique_lock lk(mu_);

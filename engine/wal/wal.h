@@ -95,8 +95,9 @@ class Wal {
   // this thread if that is already known, else on the committer thread (keep
   // it short; it must not call back into this Wal's blocking methods).
   void OnAcked(Lsn lsn, std::function<void(Status)> cb);
-  // An eventfd (EFD_NONBLOCK) that becomes readable whenever acked_lsn()
-  // advances or the log fails. Owned by the Wal.
+  // An eventfd (EFD_NONBLOCK) that becomes readable whenever acked_lsn() or
+  // durable_lsn() may have advanced, or the log failed or closed: read it,
+  // then look at acked_lsn() (a wake-up can bring nothing new). Owned by the Wal.
   Result<int> event_fd();
 
   // Makes everything appended so far durable, whatever the fsync mode, and
@@ -149,6 +150,7 @@ class Wal {
   void SubmitReady();
   Status Roll(Lsn base_lsn);
   Status ProbeDirect();
+  Status ResumeLastSegment(const log::SegmentState& last);
   void SubmitSync();
   void Resubmit(InflightOp* op);
   void Retire();

@@ -60,6 +60,10 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
   SYNAP_RETURN_IF_ERROR(io_->make_dir(opts_.dir));
   if (opts_.mechanism == Mechanism::kDirect) SYNAP_RETURN_IF_ERROR(ProbeDirect());
   stats_.mechanism = MechanismName(direct_ ? Mechanism::kDirect : Mechanism::kBuffered);
+  if (direct_ && opts_.segment_bytes % alignment_ != 0)
+    return Status::InvalidArgument("wal.segment_bytes (" + std::to_string(opts_.segment_bytes) +
+                                   ") is not a multiple of the device's O_DIRECT alignment (" +
+                                   std::to_string(alignment_) + ")");
   if (direct_ && alignment_ + kDataOffset + log::kBatchHeaderSize +
                          std::max<uint64_t>(opts_.max_batch_bytes, opts_.max_record_bytes + 4ull) >
                      opts_.segment_bytes)
@@ -80,26 +84,46 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
   SYNAP_RETURN_IF_ERROR(log::RecoverLog(io_, opts_.dir, ro, &rec, report));
   next_lsn_ = rec.next_lsn;
   next_segment_id_ = rec.next_segment_id;
-  Lsn recovered = rec.next_lsn - 1;
-  written_lsn_ = durable_lsn_ = acked_lsn_ = recovered;  // recovery synced what it kept
-  if (rec.segments.empty()) return Roll(next_lsn_);
-  if (spare_) spare_->Start();
-
-  const log::SegmentState& last = rec.segments.back();
-  bool last_direct = (last.header.flags & log::kSegmentDirect) != 0;
-  if (last_direct != direct_ || (direct_ && last.header.alignment != alignment_)) {
-    must_roll_ = true;  // the next batch opens a segment that suits the mechanism
-    return Status::Ok();
+  if (rec.segments.empty()) {
+    SYNAP_RETURN_IF_ERROR(Roll(next_lsn_));
+  } else {
+    SYNAP_RETURN_IF_ERROR(ResumeLastSegment(rec.segments.back()));
   }
-  io::OpenOptions oo;
-  oo.direct = direct_;
-  Result<io::FileHandle> f = io_->open(opts_.dir + "/" + last.name, oo);
-  if (!f.ok()) return f.status();
-  file_ = *f;
-  segment_ = last.header;
-  segment_offset_ = last.end_offset;
-  segment_has_batches_ = last.batches > 0;
+  // Everything recovery kept is durable now (sealed segments were fsynced
+  // before their successors got a write; ResumeLastSegment synced the last).
+  Lsn recovered = next_lsn_ - 1;
+  written_lsn_ = durable_lsn_ = acked_lsn_ = recovered;
+  if (spare_) spare_->Start();
   return Status::Ok();
+}
+
+// Reopens the final segment for appends, or arranges a roll when it was
+// written with another mechanism or alignment.
+Status Wal::ResumeLastSegment(const log::SegmentState& last) {
+  std::string path = opts_.dir + "/" + last.name;
+  bool last_direct = (last.header.flags & log::kSegmentDirect) != 0;
+  bool suits = last_direct == direct_ && last.header.alignment == alignment_;
+  io::OpenOptions oo;
+  oo.direct = direct_ && suits;
+  Result<io::FileHandle> f = io_->open(path, oo);
+  if (!f.ok()) return f.status();
+  // The process that wrote it may have died with writes still in the page
+  // cache: make them durable before anything counts them as such.
+  Status st = io_->sync(*f);
+  if (!st.ok() || suits) {
+    if (!st.ok()) io_->close(*f);
+    file_ = st.ok() ? *f : io::kInvalidFile;
+    segment_ = last.header;
+    segment_offset_ = last.end_offset;
+    segment_has_batches_ = last.batches > 0;
+    return st;
+  }
+  io_->close(*f);
+  must_roll_ = true;  // the next batch opens a segment that suits the mechanism
+  if (last.batches > 0) return Status::Ok();
+  // An empty segment would share its name with the one the roll creates.
+  SYNAP_RETURN_IF_ERROR(io_->remove(path));
+  return io_->sync_dir(opts_.dir);
 }
 
 // ---- one committer round ----
@@ -327,9 +351,9 @@ void Wal::Resubmit(InflightOp* op) {
     std::lock_guard lk(mu_);
     stats_.short_writes++;
   }
-  // RWF_DSYNC covers only the bytes of the write that carries it: after a
-  // short one, nothing vouches for the prefix, so the whole batch goes again.
-  if (op->durability == io::Durability::kDsyncWrite) op->done = 0;
+  // O_DIRECT: RWF_DSYNC covers only the bytes of the write that carries it,
+  // and a resumed write must stay aligned: the whole batch goes again.
+  if (direct_) op->done = 0;
   uint32_t rest = op->len - op->done;
   io::Durability d = op->durability;
   if (rest == 0) d = io::Durability::kDataSync;  // only the sync is missing

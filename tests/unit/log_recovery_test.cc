@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/log/format.h"
 #include "engine/log/recovery.h"
@@ -346,6 +347,45 @@ TEST_F(RecoveryTest, HeaderlessEmptyFinalSegmentIsRemoved) {
   ASSERT_TRUE(Reopen(log::RecoveryMode::kTolerateTornTail, &r, &rep).ok()) << rep.ToString();
   ExpectIntactPrefix(r, 100);
   EXPECT_EQ(Segments().size(), before.size());
+}
+
+TEST_F(RecoveryTest, NewerFormatVersionIsRefusedInEveryMode) {
+  Write(50);
+  std::string last = Segments().back();
+  std::vector<BatchAt> b = Batches(last);
+  // Rewrite the last batch's header as a version-2 writer would (hash valid).
+  std::vector<uint8_t> c = *db.sim->contents(last);
+  std::vector<uint8_t> hdr(c.begin() + static_cast<long>(b.back().offset),
+                           c.begin() + static_cast<long>(b.back().offset + log::kBatchHeaderSize));
+  hdr[4] = 2;
+  uint64_t seg_id = b.back().h.segment_id;
+  uint64_t hh = log::Hash(hdr.data(), 64, seg_id);
+  std::memcpy(hdr.data() + 64, &hh, 8);
+  Overwrite(last, b.back().offset, hdr);
+  for (auto mode : {log::RecoveryMode::kTolerateTornTail, log::RecoveryMode::kPointInTime,
+                    log::RecoveryMode::kSkipCorrupted}) {
+    Replayed r;
+    log::RecoveryReport rep;
+    Status st = Reopen(mode, &r, &rep);
+    EXPECT_EQ(st.code(), Status::Code::kUnsupported) << st.ToString();
+  }
+  EXPECT_EQ(*db.sim->contents(last), [&] {  // and nothing was cut
+    std::vector<uint8_t> x = c;
+    std::copy(hdr.begin(), hdr.end(), x.begin() + static_cast<long>(b.back().offset));
+    return x;
+  }());
+}
+
+TEST_F(RecoveryTest, SegmentWhoseNameDisagreesWithItsHeaderIsCorrupt) {
+  Write(5000);
+  std::vector<std::string> segs = Segments();
+  ASSERT_GE(segs.size(), 3u);
+  ASSERT_TRUE(db.sim->rename(segs[1], db.opts.dir + "/" + log::SegmentFileName(2)).ok());
+  Replayed r;
+  log::RecoveryReport rep;
+  Status st = Reopen(log::RecoveryMode::kTolerateTornTail, &r, &rep);
+  ASSERT_TRUE(st.IsCorruption());
+  EXPECT_NE(st.message().find("file name"), std::string::npos) << st.message();
 }
 
 TEST_F(RecoveryTest, ReadOnlyRecoveryChangesNothing) {

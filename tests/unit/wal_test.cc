@@ -86,6 +86,40 @@ TEST(WalTest, LimitsAreEnforced) {
   EXPECT_TRUE(db.wal->Append(max).ok());
 }
 
+TEST(WalTest, AppendManyMustFitOneBatch) {
+  SimLog db(31);
+  db.opts.max_batch_records = 4;
+  ASSERT_TRUE(db.Open().ok());
+  std::vector<std::vector<uint8_t>> five(5, RecordFor(1));
+  std::vector<std::span<const uint8_t>> spans(five.begin(), five.end());
+  EXPECT_EQ(db.wal->AppendMany(spans).status().code(), Status::Code::kTooLarge);
+  std::vector<std::vector<uint8_t>> big(2, std::vector<uint8_t>(db.opts.max_batch_bytes / 2 + 1));
+  std::vector<std::span<const uint8_t>> big_spans(big.begin(), big.end());
+  EXPECT_EQ(db.wal->AppendMany(big_spans).status().code(), Status::Code::kTooLarge);
+  EXPECT_EQ(db.wal->last_lsn(), 0u);
+}
+
+TEST(WalTest, ReopeningWithAnotherMechanismRollsToANewSegment) {
+  SimLog db(32);
+  ASSERT_TRUE(db.Open().ok());  // an empty first segment, buffered
+  ASSERT_TRUE(db.wal->Close().ok());
+  db.opts.mechanism = Mechanism::kDirect;
+  ASSERT_TRUE(db.Open().ok());
+  ASSERT_TRUE(db.wal->Append(RecordFor(1)).ok());
+  ASSERT_TRUE(db.wal->WaitFor(1).ok());
+  ASSERT_TRUE(db.wal->Close().ok());
+  db.opts.mechanism = Mechanism::kBuffered;
+  Replayed r;
+  ASSERT_TRUE(db.Open(&r).ok());
+  ASSERT_TRUE(db.wal->Append(RecordFor(2)).ok());
+  ASSERT_TRUE(db.wal->WaitFor(2).ok());
+  ASSERT_TRUE(db.wal->Close().ok());
+  Replayed r2;
+  ASSERT_TRUE(db.Open(&r2).ok());
+  ASSERT_EQ(r2.records.size(), 2u);
+  EXPECT_EQ(TagOf(r2.records[2]), 2u);
+}
+
 TEST(WalTest, BatchCapsSplitPendingRecords) {
   SimLog db(4);
   db.opts.max_batch_records = 10;
