@@ -7,7 +7,8 @@
 # The main job is the WAL demo until the server exists:
 #   synap-cli bench wal --dir data/wal --fsync always --writers 64 \
 #     --records 200000 --value-size 100
-# Extra args are forwarded; a flag given here replaces its default
+# On the default directory it passes --fresh: each run replaces the previous
+# run's log. Extra args are forwarded; a flag given here replaces its default
 # (e.g. `scripts/run.sh --writers 8 --json`). Only the job writes to stdout;
 # install/build output and this script's messages go to stderr, so
 # `scripts/run.sh --json > result.json` keeps the JSON clean.
@@ -51,6 +52,9 @@ for ((i = 0; i < ${#DEFAULTS[@]}; i += 2)); do
     [[ "$flag" == --dir ]] && data_dir="$value"
   fi
 done
+# The demo writes a fresh log each run: the previous run's segments in the
+# default directory are replaced (bench wal refuses an existing log otherwise).
+user_has --fresh "$@" || [[ "$data_dir" != "$ROOT/data/wal" ]] || job_args+=(--fresh)
 job_args+=("$@")
 
 # Where the data goes (the user's --dir if given).

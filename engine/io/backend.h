@@ -110,6 +110,11 @@ class IoBackend {
   // Alignment O_DIRECT needs for this file (statx STATX_DIOALIGN, else 4096).
   virtual uint32_t direct_alignment(FileHandle f) = 0;
 
+  // Creates `path` if missing and takes an exclusive lock on it (flock
+  // semantics), held until close() of the returned handle. Locked if any other
+  // holder has it, in this process or another.
+  virtual Result<FileHandle> lock_file(const std::string& path) = 0;
+
   // Directory operations. Creating, removing or renaming an entry is durable
   // only after sync_dir() of its parent directory.
   // Like mkdir -p (ok if it exists); every directory it creates is made

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,6 +213,18 @@ Result<std::vector<std::string>> PosixFiles::list_dir(const std::string& dir) {
   if (errno != 0) return Status::FromErrno(errno, "readdir " + dir);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+Result<FileHandle> PosixFiles::lock_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) return Status::Locked(path + " is locked: another process (or handle) has this directory open");
+    return Status::FromErrno(err, "flock " + path);
+  }
+  return fd;
 }
 
 Status PosixFiles::remove(const std::string& path) {

@@ -55,6 +55,7 @@ class PosixFiles : public IoBackend {
   Status sync_dir(const std::string& dir) override;
   Result<std::vector<std::string>> list_dir(const std::string& dir) override;
   Status remove(const std::string& path) override;
+  Result<FileHandle> lock_file(const std::string& path) override;
   Status rename(const std::string& from, const std::string& to) override;
 
  protected:

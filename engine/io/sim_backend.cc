@@ -799,7 +799,20 @@ Result<FileHandle> SimBackend::open(const std::string& path, const OpenOptions& 
 
 Status SimBackend::close(FileHandle f) {
   std::lock_guard<std::mutex> lk(mu_);
+  std::erase_if(locks_, [f](const auto& l) { return l.second == f; });
   return s_->close(f);
+}
+
+// Locks live in memory only: a restart (a reboot) releases them all.
+Result<FileHandle> SimBackend::lock_file(const std::string& path) {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (const auto& l : locks_)
+    if (l.first == path) return Status::Locked(path + " is locked by another handle");
+  OpenOptions oo;
+  oo.create = true;
+  Result<FileHandle> f = s_->open(path, oo);
+  if (f.ok()) locks_.emplace_back(path, *f);
+  return f;
 }
 
 Result<uint64_t> SimBackend::file_size(FileHandle f) {
@@ -975,6 +988,7 @@ void SimBackend::crash_after(uint64_t n_ops) {
 
 void SimBackend::restart() {
   std::lock_guard<std::mutex> lk(mu_);
+  locks_.clear();
   s_->restart();
 }
 

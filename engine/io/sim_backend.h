@@ -100,6 +100,7 @@ class SimBackend final : public IoBackend {
   Status sync_dir(const std::string& dir) override;
   Result<std::vector<std::string>> list_dir(const std::string& dir) override;
   Status remove(const std::string& path) override;
+  Result<FileHandle> lock_file(const std::string& path) override;
   Status rename(const std::string& from, const std::string& to) override;
   void prepare(const WriteRequest& req) override;
   Status submit_and_wait(unsigned min_complete, int64_t timeout_us,
@@ -159,6 +160,7 @@ class SimBackend final : public IoBackend {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::vector<std::pair<std::string, FileHandle>> locks_;  // lock_file holders, guarded by mu_
   std::unique_ptr<State> s_;  // everything else, guarded by mu_
 };
 

@@ -36,7 +36,8 @@ const char* MechanismName(Mechanism m);
 inline constexpr uint32_t kMaxRecordBytesLimit = 64u << 20;   // 64 MiB
 inline constexpr uint32_t kMaxBatchBytesLimit = 64u << 20;    // 64 MiB
 inline constexpr uint64_t kMinSegmentBytes = 64u << 10;       // 64 KiB
-inline constexpr uint64_t kMaxSegmentBytes = 16ull << 30;     // 16 GiB
+// Recovery reads a whole segment into memory: this bounds that buffer.
+inline constexpr uint64_t kMaxSegmentBytes = 1ull << 30;      // 1 GiB
 
 struct WalOptions {
   std::string dir;  // the log's directory; created if missing

@@ -37,6 +37,8 @@ Result<std::unique_ptr<Wal>> Wal::Open(GroupCommitter* committer, const WalOptio
   Status st = w->Recover(replay, replay_from, report != nullptr ? report : &local);
   if (!st.ok()) {
     if (w->file_ != io::kInvalidFile) w->io_->close(w->file_);
+    w->spare_.reset();
+    w->ReleaseLock();
     w->closed_ = true;  // never registered: nothing for the committer to finish
     return st;
   }

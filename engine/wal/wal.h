@@ -151,6 +151,7 @@ class Wal {
   Status Roll(Lsn base_lsn);
   Status ProbeDirect();
   Status ResumeLastSegment(const log::SegmentState& last);
+  void ReleaseLock();
   void SubmitSync();
   void Resubmit(InflightOp* op);
   void Retire();
@@ -197,6 +198,7 @@ class Wal {
   std::deque<std::unique_ptr<InflightOp>> inflight_;  // batches, in LSN order
   std::unique_ptr<InflightOp> sync_op_;               // the fsync-only request, while out
   io::FileHandle file_ = io::kInvalidFile;
+  io::FileHandle lock_file_ = io::kInvalidFile;  // <dir>/LOCK, held while open
   log::SegmentHeader segment_;
   uint64_t segment_offset_ = 0;  // where the next batch goes
   bool segment_has_batches_ = false;

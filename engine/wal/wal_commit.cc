@@ -58,6 +58,10 @@ Status Wal::ProbeDirect() {
 
 Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryReport* report) {
   SYNAP_RETURN_IF_ERROR(io_->make_dir(opts_.dir));
+  // One writer per directory: a second one would interleave LSNs and lose data.
+  Result<io::FileHandle> lock = io_->lock_file(opts_.dir + "/LOCK");
+  if (!lock.ok()) return lock.status();
+  lock_file_ = *lock;
   if (opts_.mechanism == Mechanism::kDirect) SYNAP_RETURN_IF_ERROR(ProbeDirect());
   stats_.mechanism = MechanismName(direct_ ? Mechanism::kDirect : Mechanism::kBuffered);
   if (direct_ && opts_.segment_bytes % alignment_ != 0)
@@ -93,7 +97,6 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
   // before their successors got a write; ResumeLastSegment synced the last).
   Lsn recovered = next_lsn_ - 1;
   written_lsn_ = durable_lsn_ = acked_lsn_ = recovered;
-  if (spare_) spare_->Start();
   return Status::Ok();
 }
 
@@ -124,6 +127,11 @@ Status Wal::ResumeLastSegment(const log::SegmentState& last) {
   // An empty segment would share its name with the one the roll creates.
   SYNAP_RETURN_IF_ERROR(io_->remove(path));
   return io_->sync_dir(opts_.dir);
+}
+
+void Wal::ReleaseLock() {
+  if (lock_file_ != io::kInvalidFile) io_->close(lock_file_);
+  lock_file_ = io::kInvalidFile;
 }
 
 // ---- one committer round ----
@@ -257,6 +265,9 @@ void Wal::SubmitReady() {
                 reinterpret_cast<uint64_t>(op.get())});
   segment_offset_ += footprint;
   segment_has_batches_ = true;
+  // Prepare the next segment once this one is half full: early enough to be
+  // ready, late enough that a short-lived log never pays for a spare.
+  if (spare_ && segment_offset_ > opts_.segment_bytes / 2) spare_->Start();
   {
     std::lock_guard lk(mu_);
     stats_.batches++;
@@ -289,7 +300,7 @@ Status Wal::Roll(Lsn base_lsn) {
   spec.direct = direct_;
   Result<io::FileHandle> f = spare_ ? spare_->Take(spec) : log::CreateSegment(io_, opts_.dir, spec);
   if (!f.ok()) return f.status();
-  if (spare_) spare_->Start();  // the next roll's file, prepared while this one fills
+
   file_ = *f;
   segment_ = spec.header;
   segment_offset_ = spec.header.data_offset;
@@ -458,6 +469,7 @@ void Wal::FinishClose() {
   }
   spare_.reset();
   io_->remove(opts_.dir + "/spare.tmp");  // 64 MiB nobody needs until the next open; absent is fine
+  ReleaseLock();
   {
     std::lock_guard lk(mu_);
     closed_ = true;

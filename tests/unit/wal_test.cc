@@ -60,6 +60,17 @@ TEST(WalTest, LsnsAreConsecutiveAndReplayedInOrder) {
   EXPECT_EQ(*db.wal->Append(RecordFor(104)), 104u);
 }
 
+TEST(WalTest, ADirectoryHasOneWriterAtATime) {
+  SimLog db(33);
+  ASSERT_TRUE(db.Open().ok());
+  Result<std::unique_ptr<wal::Wal>> second = wal::Wal::Open(db.committer.get(), db.opts, nullptr, nullptr);
+  EXPECT_EQ(second.status().code(), Status::Code::kLocked) << second.status().ToString();
+  ASSERT_TRUE(db.wal->Close().ok());
+  Result<std::unique_ptr<wal::Wal>> third = wal::Wal::Open(db.committer.get(), db.opts, nullptr, nullptr);
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  (*third)->Close();
+}
+
 TEST(WalTest, EmptyRecordsAreRecordsToo) {
   SimLog db(2);
   ASSERT_TRUE(db.Open().ok());
@@ -417,6 +428,8 @@ TEST_P(WalKernelTest, ManyThreadsAppendAndEveryAckIsReplayed) {
   }
   Replayed r;
   Result<std::unique_ptr<wal::Wal>> again = wal::Wal::Open(&committer, o, r.fn(), nullptr);
+  // A second opener of the same directory is refused while the first holds it.
+  EXPECT_EQ(wal::Wal::Open(&committer, o, nullptr, nullptr).status().code(), Status::Code::kLocked);
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(r.records.size(), size_t{kThreads * kPerThread});
   std::map<uint64_t, int> next_per_thread;  // a thread's records come back in its order
