@@ -1,6 +1,7 @@
 // `synap-cli bench wal`: see bench_wal.h.
 #include "tools/synap-cli/bench_wal.h"
 
+#include <deque>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -126,27 +127,46 @@ struct alignas(64) Writer {
   Clock::time_point finished;
 };
 
-void RunWriter(wal::Wal* w, Writer* me, std::latch* ready, const std::atomic<bool>* go,
+// Appends this writer's records, keeping up to `window` unacknowledged (1: a
+// client that waits for each ack, as a request/reply client does); latency is
+// append call to acknowledgement.
+void RunWriter(wal::Wal* w, Writer* me, uint32_t window, std::latch* ready, const std::atomic<bool>* go,
                std::atomic<bool>* stop) {
   ready->count_down();
   while (!go->load(std::memory_order_acquire)) std::this_thread::yield();
   uint8_t* rec = me->value.data();
   const size_t size = me->value.size();
+  std::deque<std::pair<log::Lsn, Clock::time_point>> outstanding;
+  uint64_t acked = 0;
+  auto wait_oldest = [&]() -> bool {
+    auto [lsn, t0] = outstanding.front();
+    outstanding.pop_front();
+    Status st = w->WaitFor(lsn);
+    if (!st.ok()) {
+      me->error = st;
+      stop->store(true);
+      return false;
+    }
+    Clock::time_point t1 = Clock::now();
+    me->hist.Record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+    me->done.store(++acked, std::memory_order_relaxed);
+    return true;
+  };
   for (uint64_t seq = 0; seq < me->records; ++seq) {
     if (stop->load(std::memory_order_relaxed)) break;
     Stamp(rec, size, me->id, seq);
     Clock::time_point t0 = Clock::now();
     Result<log::Lsn> lsn = w->Append(std::span<const uint8_t>(rec, size));
-    Status st = lsn.ok() ? w->WaitFor(*lsn) : lsn.status();
-    if (!st.ok()) {
-      me->error = st;
+    if (!lsn.ok()) {
+      me->error = lsn.status();
       stop->store(true);
       break;
     }
-    Clock::time_point t1 = Clock::now();
-    me->hist.Record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
-    me->done.store(seq + 1, std::memory_order_relaxed);
+    outstanding.emplace_back(*lsn, t0);
+    if (outstanding.size() >= window && !wait_oldest()) break;
   }
+  while (!outstanding.empty() && me->error.ok())
+    if (!wait_oldest()) break;
   me->finished = Clock::now();
 }
 
@@ -293,6 +313,7 @@ void PrintJson(const BenchWalConfig& c, const Results& r) {
       .U64("segment_bytes", c.segment_bytes)
       .U64("max_batch_bytes", c.max_batch_bytes)
       .U64("linger_us", c.linger_us)
+      .U64("window", c.window)
       .U64("fsync_interval_ms", c.fsync_interval_ms)
       .Str("dir", c.dir)
       .Num("elapsed_sec", r.elapsed_sec, 3)
@@ -459,7 +480,7 @@ int RunBenchWal(const BenchWalConfig& c) {
   std::atomic<bool> go{false}, stop{false};
   std::vector<std::thread> threads;
   threads.reserve(c.writers);
-  for (auto& wr : writers) threads.emplace_back(RunWriter, w.get(), wr.get(), &ready, &go, &stop);
+  for (auto& wr : writers) threads.emplace_back(RunWriter, w.get(), wr.get(), c.window, &ready, &go, &stop);
   ready.wait();
   Clock::time_point start = Clock::now();
   go.store(true, std::memory_order_release);
@@ -589,6 +610,11 @@ RunFn SetupBenchWal(CLI::App* cmd) {
                   "Batch compression: none, lz4, zstd (level 1). The bench's values are random, so expect none "
                   "to pay")
       ->check(CLI::IsMember({"none", "lz4", "zstd"}))
+      ->capture_default_str();
+  cmd->add_option("--window", cfg.window,
+                  "Appends each writer keeps unacknowledged before waiting for the oldest (1: wait for each, "
+                  "like a request/reply client; larger: a pipelining producer)")
+      ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--linger-us", cfg.linger_us, "How long a batch may wait to fill before it is written")
       ->check(CLI::Range(0, 1000000))
