@@ -1,6 +1,7 @@
 #include "engine/wal/group_committer.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "engine/wal/inflight.h"
 #include "engine/wal/wal.h"
@@ -12,6 +13,7 @@ namespace synap::wal {
 constexpr int64_t kIdleWaitUs = 100'000;
 
 GroupCommitter::GroupCommitter(std::unique_ptr<io::IoBackend> io, Threading threading) : io_(std::move(io)) {
+  if (const char* v = std::getenv("SYNAP_COMMIT_SPIN_US")) spin_us_ = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
   if (threading == Threading::kOwnThread) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -19,6 +21,14 @@ GroupCommitter::~GroupCommitter() {
   stop_.store(true);
   io_->wake();
   if (thread_.joinable()) thread_.join();
+}
+
+// With nothing in flight, the next append usually comes from a writer that
+// the last completion just released: poll for it briefly before sleeping, so
+// it needs no eventfd wake-up and no context switch (each is ~10 µs here).
+void GroupCommitter::SpinForWork(uint64_t epoch) {
+  auto until = Clock::now() + std::chrono::microseconds(spin_us_);
+  while (work_epoch_.load(std::memory_order_relaxed) == epoch && Clock::now() < until) __builtin_ia32_pause();
 }
 
 void GroupCommitter::Loop() {
@@ -55,6 +65,7 @@ void GroupCommitter::RunOnce(int64_t max_wait_us) {
   }
   // Announce the sleep, then look again: a Notify() after this point either
   // sees sleeping_ and wakes us, or bumped the epoch we check here.
+  if (wait_us > 0 && io_->in_flight() == 0 && !manual()) SpinForWork(epoch);
   sleeping_.store(true);
   if (work_epoch_.load() != epoch) wait_us = 0;
   completions_.clear();

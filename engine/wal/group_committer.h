@@ -53,6 +53,7 @@ class GroupCommitter {
   void Register(Wal* w);
   void Unregister(Wal* w);
   void Loop();
+  void SpinForWork(uint64_t epoch);
 
   std::unique_ptr<io::IoBackend> io_;
   std::mutex wals_mu_;          // guards wals_; held while logs prepare work
@@ -60,6 +61,7 @@ class GroupCommitter {
   std::atomic<uint64_t> work_epoch_{0};  // bumped by Notify()
   std::atomic<bool> sleeping_{false};    // the committer is (about to be) blocked in I/O
   std::atomic<bool> stop_{false};
+  uint32_t spin_us_ = 30;  // SYNAP_COMMIT_SPIN_US overrides (experiments)
   std::vector<io::Completion> completions_;
   std::thread thread_;
 };
