@@ -442,6 +442,38 @@ TEST_P(WalKernelTest, ManyThreadsAppendAndEveryAckIsReplayed) {
   std::filesystem::remove_all(o.dir);
 }
 
+TEST(WalSharedCommitterTest, BatchesOfTwoLogsGoOutInOneSubmission) {
+  std::string reason;
+  Result<std::unique_ptr<io::IoBackend>> io = io::OpenBackend(io::BackendKind::kUring, 64, &reason);
+  ASSERT_TRUE(io.ok()) << io.status().ToString();
+  io::IoBackend* backend = io->get();
+  wal::GroupCommitter committer(std::move(*io), wal::GroupCommitter::Threading::kManual);
+  std::string base = ScratchDir("shared");
+  std::vector<std::unique_ptr<wal::Wal>> logs;
+  for (const char* name : {"/a", "/b"}) {
+    wal::WalOptions o;
+    o.dir = base + name;
+    o.segment_bytes = 1 << 20;
+    o.max_record_bytes = 4096;
+    o.max_batch_bytes = 64 << 10;
+    Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(&committer, o, nullptr, nullptr);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    logs.push_back(std::move(*w));
+  }
+  ASSERT_TRUE(logs[0]->Append(RecordFor(1)).ok());
+  ASSERT_TRUE(logs[1]->Append(RecordFor(2)).ok());
+  io::IoStats before = backend->stats();
+  committer.RunOnce(0);  // prepares both batches, then one submit_and_wait
+  io::IoStats after = backend->stats();
+  EXPECT_EQ(after.enters - before.enters, 1u);
+  EXPECT_EQ(after.writes - before.writes, 2u);
+  for (auto& w : logs) {
+    ASSERT_TRUE(w->WaitFor(1).ok());
+    ASSERT_TRUE(w->Close().ok());
+  }
+  std::filesystem::remove_all(base);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Kernel, WalKernelTest,
     ::testing::Values(KernelCase{io::BackendKind::kUring, Mechanism::kBuffered, FsyncMode::kAlways},

@@ -238,8 +238,8 @@ Result<std::vector<fs::path>> SegmentFiles(const std::string& dir) {
 }
 
 // Holds an exclusive flock on <dir>/.bench.lock while the bench runs, so two
-// benches never share a directory (one's --fresh would delete the other's live
-// segments, and the engine itself does not lock its directory).
+// benches never share a directory: one's --fresh would delete the other's live
+// segments before the engine's own <dir>/LOCK (taken at open) could refuse it.
 class DirLock {
  public:
   ~DirLock() {
