@@ -23,12 +23,22 @@ GroupCommitter::~GroupCommitter() {
   if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+}  // namespace
+
 // With nothing in flight, the next append usually comes from a writer that
 // the last completion just released: poll for it briefly before sleeping, so
 // it needs no eventfd wake-up and no context switch (each is ~10 µs here).
 void GroupCommitter::SpinForWork(uint64_t epoch) {
   auto until = Clock::now() + std::chrono::microseconds(spin_us_);
-  while (work_epoch_.load(std::memory_order_relaxed) == epoch && Clock::now() < until) __builtin_ia32_pause();
+  while (work_epoch_.load(std::memory_order_relaxed) == epoch && Clock::now() < until) CpuRelax();
 }
 
 void GroupCommitter::Loop() {

@@ -64,8 +64,9 @@ Result<Lsn> Wal::AppendMany(std::span<const std::span<const uint8_t>> records) {
   // as large as max_record_bytes), so every batch fits in a segment.
   uint64_t max_batch = std::max<uint64_t>(opts_.max_batch_bytes, uint64_t{opts_.max_record_bytes} + 4);
   if (records.size() > 1 && bytes > max_batch)
-    return Status::TooLarge("AppendMany of " + std::to_string(bytes) + " bytes exceeds wal.max_batch_bytes (" +
-                            std::to_string(opts_.max_batch_bytes) + ")");
+    return Status::TooLarge("AppendMany of " + std::to_string(bytes) + " bytes exceeds one batch (" +
+                            std::to_string(max_batch) + " bytes: wal.max_batch_bytes, or one record of "
+                            "wal.max_record_bytes)");
   if (records.size() > opts_.max_batch_records)
     return Status::TooLarge("AppendMany of " + std::to_string(records.size()) +
                             " records exceeds wal.max_batch_records (" + std::to_string(opts_.max_batch_records) + ")");

@@ -122,11 +122,15 @@ Status Wal::ResumeLastSegment(const log::SegmentState& last) {
     return st;
   }
   io_->close(*f);
-  must_roll_ = true;  // the next batch opens a segment that suits the mechanism
-  if (last.batches > 0) return Status::Ok();
-  // An empty segment would share its name with the one the roll creates.
+  if (last.batches > 0) {
+    must_roll_ = true;  // the next batch opens a segment that suits the mechanism
+    return Status::Ok();
+  }
+  // An empty segment would share its name with the next one: replace it now,
+  // so a segment always records where the LSNs resume.
   SYNAP_RETURN_IF_ERROR(io_->remove(path));
-  return io_->sync_dir(opts_.dir);
+  SYNAP_RETURN_IF_ERROR(io_->sync_dir(opts_.dir));
+  return Roll(last.header.base_lsn);
 }
 
 void Wal::ReleaseLock() {
