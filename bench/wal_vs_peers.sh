@@ -34,6 +34,15 @@ command -v db_bench >/dev/null || { echo "db_bench is missing: apt-get install r
 # The disk: write+fdatasync at the sizes Synap's batches have, and sequential bandwidth.
 FDSYNC_BS="4k 16k 64k 1m" FIO_ONLY=fdsync "$PEERS/fio_limits.sh" "$REPS"
 FIO_ONLY=seq "$PEERS/fio_limits.sh" "$REPS"
+# The direct mechanism's peer: 4 KiB O_DIRECT|O_DSYNC overwrites through io_uring
+# at QD1 (the same job fio_limits.sh runs without FIO_ONLY).
+for rep in $(seq 1 "$REPS"); do
+  rm -f /tmp/peers/fio/fio.dat
+  fio --name=odirect_dsync_4k_ow_qd1 --filename=/tmp/peers/fio/fio.dat --output-format=json --lat_percentiles=1 \
+      --ioengine=io_uring --direct=1 --sync=dsync --rw=write --bs=4k --iodepth=1 --size=512M --overwrite=1 \
+      --runtime=4 --time_based > "$RESULTS/fio/odirect_dsync_4k_ow_qd1.$rep.json"
+  rm -f /tmp/peers/fio/fio.dat
+done
 # RocksDB's group commit: fillrandom sync=1 with 1/8/32 threads.
 "$PEERS/rocksdb_bench.sh" "$REPS" 5
 # Synap.

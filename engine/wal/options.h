@@ -58,7 +58,12 @@ struct WalOptions {
                                           // (one record larger than it goes alone)
   uint32_t max_batch_records = 16384;     // and before holding more records than this
   uint32_t linger_us = 0;                 // wait this long for a batch to fill (0: never wait)
-  uint32_t max_in_flight = 2;             // batches written but not yet complete (1..2)
+  // Batches written but not yet complete (1..2). 1 by default: with a second
+  // batch in flight the waiting writers split into two half-size batches whose
+  // fdatasyncs the filesystem serializes anyway; measured here under
+  // fsync=always with 64 writers, 1 gave 1.3-1.6x the throughput of 2
+  // (docs/benchmarks.md). 2 can win with hundreds of writers on buffered I/O.
+  uint32_t max_in_flight = 1;
   uint64_t max_pending_bytes = 64ull << 20;  // appends block beyond this many unsubmitted bytes
 
   log::Codec codec = log::Codec::kNone;

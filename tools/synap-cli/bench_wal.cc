@@ -314,6 +314,7 @@ void PrintJson(const BenchWalConfig& c, const Results& r) {
       .U64("max_batch_bytes", c.max_batch_bytes)
       .U64("linger_us", c.linger_us)
       .U64("window", c.window)
+      .U64("max_in_flight", c.max_in_flight)
       .U64("fsync_interval_ms", c.fsync_interval_ms)
       .Str("dir", c.dir)
       .Num("elapsed_sec", r.elapsed_sec, 3)
@@ -394,6 +395,7 @@ int RunBenchWal(const BenchWalConfig& c) {
   opts.preallocate = c.preallocate;
   opts.codec = c.codec;
   opts.linger_us = c.linger_us;
+  opts.max_in_flight = c.max_in_flight;
   opts.max_batch_bytes = c.max_batch_bytes;
   // Every record is value_size bytes: let the limit be exactly that, so a
   // small --segment-bytes is not refused for records the run never writes.
@@ -610,6 +612,9 @@ RunFn SetupBenchWal(CLI::App* cmd) {
                   "Batch compression: none, lz4, zstd (level 1). The bench's values are random, so expect none "
                   "to pay")
       ->check(CLI::IsMember({"none", "lz4", "zstd"}))
+      ->capture_default_str();
+  cmd->add_option("--max-in-flight", cfg.max_in_flight, "Batches of the log written but not yet complete (1 or 2)")
+      ->check(CLI::Range(1, 2))
       ->capture_default_str();
   cmd->add_option("--window", cfg.window,
                   "Appends each writer keeps unacknowledged before waiting for the oldest (1: wait for each, "

@@ -28,6 +28,7 @@ struct BenchWalConfig {
   log::Preallocate preallocate = wal::WalOptions{}.preallocate;
   log::Codec codec = log::Codec::kNone;
   uint32_t linger_us = 0;
+  uint32_t max_in_flight = wal::WalOptions{}.max_in_flight;
   uint32_t window = 1;        // appends a writer keeps outstanding before waiting for the oldest
   uint32_t max_batch_bytes = wal::WalOptions{}.max_batch_bytes;
   uint32_t fsync_interval_ms = wal::WalOptions{}.fsync_interval_ms;
