@@ -61,6 +61,8 @@ def sweep(args):
     grid = [(f, w, s, b, m) for f in FSYNC for w in WRITERS for s in SIZES for (b, m) in CONFIGS]
     if args.quick:
         grid = [g for g in grid if g[1] in (1, 64) and g[2] in (100, 16384)]
+    if args.fsync:
+        grid = [g for g in grid if g[0] in args.fsync.split(",")]
     for rep in range(1, args.reps + 1):
         for i, (f, w, s, b, m) in enumerate(grid):
             n = records_for(f, w, s, args.quick)
@@ -120,6 +122,7 @@ def main():
     ap.add_argument("--out", default="/tmp/synap-bench")
     ap.add_argument("--dir", default=None, help="log directory (default OUT/wal)")
     ap.add_argument("--quick", action="store_true", help="a small grid with fewer records")
+    ap.add_argument("--fsync", default="", help="comma-separated fsync modes to sweep (default: all)")
     ap.add_argument("--summarize-only", action="store_true")
     args = ap.parse_args()
     args.dir = args.dir or os.path.join(args.out, "wal")

@@ -3,7 +3,8 @@
 # (db_bench fillrandom sync=1) and Synap's WAL sweep, back to back, so the
 # figures in docs/benchmarks.md sit beside peers measured minutes apart.
 #
-#   bench/wal_vs_peers.sh [REPS]        (default 3; ~20 minutes at 3)
+#   bench/wal_vs_peers.sh [REPS]        (default 3; ~40 minutes at 3)
+#   SWEEP_ARGS="--fsync always" bench/wal_vs_peers.sh 3     (~16 minutes)
 #
 # Needs fio and rocksdb-tools (../shared/peers/install.sh, or apt-get install
 # fio rocksdb-tools) and a release build (scripts/run.sh makes one).
@@ -46,7 +47,9 @@ done
 # RocksDB's group commit: fillrandom sync=1 with 1/8/32 threads.
 "$PEERS/rocksdb_bench.sh" "$REPS" 5
 # Synap.
-python3 "$ROOT/bench/wal_sweep.py" --cli "$CLI" --reps "$REPS" --out "$OUT" > /dev/null
+# SWEEP_ARGS narrows the grid, e.g. SWEEP_ARGS="--fsync always".
+# shellcheck disable=SC2086
+python3 "$ROOT/bench/wal_sweep.py" --cli "$CLI" --reps "$REPS" --out "$OUT" ${SWEEP_ARGS:-} > /dev/null
 
 {
   cat "$OUT/machine.txt"
