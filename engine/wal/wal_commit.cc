@@ -86,6 +86,9 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
   ro.replay = replay;
   log::RecoveredLog rec;
   SYNAP_RETURN_IF_ERROR(log::RecoverLog(io_, opts_.dir, ro, &rec, report));
+  // Say what recovery cut or removed: an operator must be able to see it.
+  if (!report->cuts.empty() || !report->removed.empty())
+    std::fprintf(stderr, "synap: log %s: %s\n", opts_.dir.c_str(), report->ToString().c_str());
   next_lsn_ = rec.next_lsn;
   next_segment_id_ = rec.next_segment_id;
   if (rec.segments.empty()) {
