@@ -73,9 +73,13 @@ struct BatchBuffer {
 
 class Wal {
  public:
-  // Opens (creating if needed) the log in opts.dir: recovers it — every record
-  // from opts' replay_from on goes to `replay` in LSN order — and registers it
-  // with `committer`, which must outlive it.
+  // Opens (creating if needed) the log in opts.dir: takes <dir>/LOCK (Locked
+  // if another Wal holds it), recovers the log — every record from
+  // `replay_from` on goes to `replay` in LSN order; on any error the caller
+  // must discard what it was given — and registers it with `committer`, which
+  // must outlive it. Errors: InvalidArgument (options), Locked, Corruption
+  // (damage that is not a torn tail, under the default recovery mode),
+  // Unsupported (a newer format version), IOError/NoSpace.
   static Result<std::unique_ptr<Wal>> Open(GroupCommitter* committer, const WalOptions& opts,
                                            const log::ReplayFn& replay, log::RecoveryReport* report,
                                            Lsn replay_from = 1);
