@@ -162,7 +162,7 @@ class Wal {
   void Poison(const Status& st);
   void Advance(Lsn written, Lsn durable);
   void FinishClose();
-  void ReleaseAcked(bool notify_state);
+  void ReleaseAcked();
   void Recycle(std::unique_ptr<BatchBuffer> b);
 
   GroupCommitter* committer_;

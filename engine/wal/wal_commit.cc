@@ -415,7 +415,7 @@ void Wal::Advance(Lsn written, Lsn durable) {
   }
   Lsn acked = opts_.fsync == FsyncMode::kAlways ? durable_lsn_.load() : written_lsn_.load();
   if (acked > acked_lsn_.load()) acked_lsn_.store(acked, std::memory_order_release);
-  if (moved) ReleaseAcked(true);
+  if (moved) ReleaseAcked();
 }
 
 void Wal::Poison(const Status& st) {
@@ -427,11 +427,11 @@ void Wal::Poison(const Status& st) {
     std::fprintf(stderr, "synap: log %s is now read-only: %s\n", opts_.dir.c_str(), st.ToString().c_str());
   }
   space_cv_.notify_all();
-  ReleaseAcked(true);
+  ReleaseAcked();
 }
 
 // Wakes every waiter the acknowledged LSN (or a failure) has settled.
-void Wal::ReleaseAcked(bool notify_state) {
+void Wal::ReleaseAcked() {
   std::vector<AckEntry> done;
   Status st;
   int efd;
@@ -458,10 +458,8 @@ void Wal::ReleaseAcked(bool notify_state) {
     ssize_t n = ::write(efd, &one, sizeof one);  // EAGAIN: already readable, which is all we need
     (void)n;
   }
-  if (notify_state) {
-    std::lock_guard lk(mu_);
-    state_cv_.notify_all();
-  }
+  std::lock_guard lk(mu_);
+  state_cv_.notify_all();
 }
 
 void Wal::FinishClose() {
@@ -481,7 +479,7 @@ void Wal::FinishClose() {
     std::lock_guard lk(mu_);
     closed_ = true;
   }
-  ReleaseAcked(true);
+  ReleaseAcked();
 }
 
 }  // namespace synap::wal

@@ -16,7 +16,21 @@
 #include <string>
 #include <vector>
 
+#include "engine/wal/options.h"
+
 namespace synap::testing {
+
+// The log the child writes and the tests reopen: both sides must agree.
+inline wal::WalOptions CrashLogOptions(const std::string& dir, wal::Mechanism mechanism, uint64_t segment_bytes) {
+  wal::WalOptions o;
+  o.dir = dir;
+  o.fsync = wal::FsyncMode::kAlways;
+  o.mechanism = mechanism;
+  o.segment_bytes = segment_bytes;
+  o.max_record_bytes = 16 * 1024;  // the largest record the child writes, with room
+  o.max_batch_bytes = 64 * 1024;
+  return o;
+}
 
 inline constexpr uint32_t kCrashRecordMagic = 0x4b494c4c;  // "LLIK"
 inline constexpr size_t kCrashRecordHeader = 24;

@@ -46,14 +46,7 @@ std::string ScratchRoot() {
 }
 
 wal::WalOptions Options(const std::string& dir, const std::string& mechanism) {
-  wal::WalOptions o;
-  o.dir = dir;
-  o.fsync = wal::FsyncMode::kAlways;
-  o.mechanism = *wal::ParseMechanism(mechanism);
-  o.segment_bytes = kSegmentBytes;
-  o.max_record_bytes = 16 * 1024;
-  o.max_batch_bytes = 64 * 1024;
-  return o;
+  return CrashLogOptions(dir, *wal::ParseMechanism(mechanism), kSegmentBytes);
 }
 
 class UringProofTest : public ::testing::TestWithParam<std::string> {

@@ -128,15 +128,9 @@ int main(int argc, char** argv) {
   if (!backend.ok()) Die(77, "io_uring unavailable: " + backend.status().ToString());
   synap::wal::GroupCommitter committer(std::move(backend).value());
 
-  synap::wal::WalOptions opts;
-  opts.dir = args.dir;
-  opts.fsync = synap::wal::FsyncMode::kAlways;
   Result<synap::wal::Mechanism> mech = synap::wal::ParseMechanism(args.mechanism);
   if (!mech.ok()) Usage();
-  opts.mechanism = *mech;
-  opts.segment_bytes = args.segment_bytes;
-  opts.max_record_bytes = 16 * 1024;
-  opts.max_batch_bytes = 64 * 1024;
+  synap::wal::WalOptions opts = synap::testing::CrashLogOptions(args.dir, *mech, args.segment_bytes);
 
   // Resume every writer after the last sequence number the log kept.
   std::vector<uint64_t> next_seq(args.writers, 0);

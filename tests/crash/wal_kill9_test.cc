@@ -144,14 +144,7 @@ class WalKill9Test : public ::testing::TestWithParam<std::string> {
   }
 
   wal::WalOptions Options() const {
-    wal::WalOptions o;
-    o.dir = dir_;
-    o.fsync = wal::FsyncMode::kAlways;
-    o.mechanism = *wal::ParseMechanism(mechanism_);
-    o.segment_bytes = kSegmentBytes;
-    o.max_record_bytes = 16 * 1024;
-    o.max_batch_bytes = 64 * 1024;
-    return o;
+    return CrashLogOptions(dir_, *wal::ParseMechanism(mechanism_), kSegmentBytes);
   }
 
   std::vector<std::string> SegmentNames() const {
