@@ -1,24 +1,45 @@
 /*
- * synap.h — the C ABI of libsynap.
+ * synap.h — the C ABI of libsynap, and its manual.
  *
- * Conventions (they hold for every function in this header):
+ * Conventions (they hold for every function in this header unless its own
+ * comment says otherwise):
  *  - Every fallible function returns an int: SYNAP_OK (0) on success, a
- *    negative SYNAP_E* code on error. SYNAP_NOTFOUND (positive) means "no such
- *    thing" and is not an error.
+ *    negative SYNAP_E* code on error. Two positive codes are answers, not
+ *    errors: SYNAP_NOTFOUND ("no such key") and SYNAP_NOTSET ("a condition
+ *    such as NX or XX held the write back").
  *  - After an error, synap_last_error() returns a message for the calling
  *    thread (thread-local; valid until that thread's next call into libsynap).
- *  - No C++ exception ever crosses this boundary.
- *  - Keys and values are (pointer, length) pairs; they need not be
- *    NUL-terminated. Memory returned by libsynap is freed with synap_free().
+ *    A call that returns SYNAP_OK, SYNAP_NOTFOUND or SYNAP_NOTSET clears it.
+ *  - Bad input — a NULL handle or pointer, an over-long key, an unknown option
+ *    — is answered with SYNAP_EINVAL or SYNAP_ETOOLARGE, never a crash. No C++
+ *    exception ever crosses this boundary.
+ *  - Keys and values are (pointer, length) pairs of arbitrary bytes; they need
+ *    not be NUL-terminated. A pointer may be NULL when its length is 0.
+ *  - Memory: libsynap never keeps a pointer the caller passed in after the
+ *    call returns. Buffers that libsynap returns (values, JSON) are allocated
+ *    with malloc and belong to the caller, who frees them with synap_free().
+ *    Callback arguments are valid only during the callback.
+ *  - Threads: a synap_db handle may be used by any number of threads at once,
+ *    except synap_close(), which must be the last call on it. A
+ *    synap_options object is not thread-safe (build it on one thread).
+ *  - Durability: a write call returns when its log record is acknowledged
+ *    under the handle's fsync mode ("wal.fsync_mode"): under "always", after
+ *    a completed fsync covers it. A write becomes visible to readers only
+ *    once acknowledged, so nothing is ever read that could be lost. The
+ *    *_async variants return at once with a ticket (see "Non-blocking
+ *    writes").
+ *  - Once a log write or fsync fails, the handle turns read-only: that write
+ *    and every later one fail with the error that hit the log (or
+ *    SYNAP_EREADONLY), reads go on, and only close + reopen (which recovers
+ *    the log) makes it writable again.
  *  - Symbols are versioned (capi/synap.map); the library's SONAME is
- *    libsynap.so.1. Functions are added, never changed, within a major
- *    version.
- *
- * This is the first slice of the ABI: versions and errors. The engine's data
- * models (KV, queues, streams, pub/sub) arrive with their own issues.
+ *    libsynap.so.1. Within a major version, functions are only added.
  */
 #ifndef SYNAP_SYNAP_H
 #define SYNAP_SYNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,50 +51,344 @@ extern "C" {
 #define SYNAP_API
 #endif
 
-/* ---- Versions ---- */
+/* ==== Versions ==== */
 
 #define SYNAP_VERSION_MAJOR 0
-#define SYNAP_VERSION_MINOR 1
+#define SYNAP_VERSION_MINOR 2
 #define SYNAP_VERSION_PATCH 0
-/* MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 100 for 0.1.0. */
+/* MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 200 for 0.2.0. */
 #define SYNAP_VERSION_NUMBER (SYNAP_VERSION_MAJOR * 10000 + SYNAP_VERSION_MINOR * 100 + SYNAP_VERSION_PATCH)
-#define SYNAP_VERSION_STRING "0.1.0"
+#define SYNAP_VERSION_STRING "0.2.0"
 
 /* The version of the library actually loaded (compare with the macros, which
  * give the version of the header compiled against). Thread-safe; never fails. */
 SYNAP_API int synap_version_number(void);
-/* A static string such as "0.1.0"; never NULL, never freed. Thread-safe. */
+/* A static string such as "0.2.0"; never NULL, never freed. Thread-safe. */
 SYNAP_API const char* synap_version_string(void);
 
-/* ---- Result codes ---- */
+/* ==== Result codes ==== */
 
 #define SYNAP_OK 0
-#define SYNAP_NOTFOUND 1          /* the key, message or offset does not exist (not an error) */
-#define SYNAP_EINVAL (-1)         /* invalid argument: NULL pointer, bad name, bad option value */
+#define SYNAP_NOTFOUND 1          /* the key does not exist (not an error) */
+#define SYNAP_NOTSET 2            /* a condition (NX, XX, GT, LT, ...) held the write back (not an error) */
+#define SYNAP_EINVAL (-1)         /* invalid argument: NULL pointer, bad name, bad option value, not an integer */
 #define SYNAP_ETOOLARGE (-2)      /* a named limit was exceeded (key, value, batch size, ...) */
 #define SYNAP_ECORRUPT (-3)       /* stored data failed validation; the message names file and offset */
 #define SYNAP_EIO (-4)            /* the operating system reported an I/O error */
 #define SYNAP_ENOSPC (-5)         /* no space left on the device */
 #define SYNAP_EREADONLY (-6)      /* the engine turned read-only after a failed write or fsync */
-#define SYNAP_ELOCKED (-7)        /* another process holds the data directory */
-#define SYNAP_ECLOSED (-8)        /* the handle was closed */
+#define SYNAP_ELOCKED (-7)        /* another process (or handle) holds the data directory */
+#define SYNAP_ECLOSED (-8)        /* the handle is closing or closed */
 #define SYNAP_EBUSY (-9)          /* a bounded resource is full; retry later */
 #define SYNAP_EUNSUPPORTED (-10)  /* not possible here (e.g. a newer on-disk format version) */
-#define SYNAP_ENOMEM (-11)        /* out of memory */
+#define SYNAP_ENOMEM (-11)        /* out of memory, or over kv.maxmemory under the noeviction policy */
 #define SYNAP_EINTERNAL (-12)     /* a bug in libsynap; the message says where */
+#define SYNAP_ERANGE (-13)        /* a number out of range: an increment would overflow int64 */
+#define SYNAP_EPERM (-14)         /* not permitted by the configuration (e.g. FLUSHALL when disabled) */
 
 /* A static, English description of a result code ("unknown result code" for
  * values not listed above). Never NULL, never freed. Thread-safe. */
 SYNAP_API const char* synap_strerror(int code);
 
 /* The message of the calling thread's most recent failed call ("" if none,
- * or if a fallible call succeeded since). Never NULL. Owned by libsynap:
- * valid until this thread's next call into libsynap. Thread-safe (each
- * thread has its own). */
+ * or if a call succeeded since). Never NULL. Owned by libsynap: valid until
+ * this thread's next call into libsynap. Thread-safe (each thread has its own). */
 SYNAP_API const char* synap_last_error(void);
 
 /* Frees memory that libsynap returned. NULL is allowed. Thread-safe. */
 SYNAP_API void synap_free(void* ptr);
+
+/* ==== Options ====
+ *
+ * An options object holds every knob by name; a handle copies what it needs
+ * at synap_open(), so the object may be destroyed or reused after it. Every
+ * option can be set from a string (config files and bindings need nothing
+ * else); a few common ones also have typed setters. The names, defaults and
+ * limits (docs/options.md has the same table):
+ *
+ *   wal.fsync_mode            always | periodic | never          always
+ *   wal.fsync_interval_ms     periodic's fsync period, 1..60000  10
+ *   wal.mechanism             buffered | direct                  buffered
+ *   wal.segment_bytes         64 KiB..1 GiB, multiple of 4096    64 MiB
+ *   wal.preallocate           auto | none | fallocate | zero     auto
+ *   wal.max_record_bytes      one log record, 1..64 MiB          8 MiB
+ *   wal.max_batch_bytes       one group-commit batch, 4 KiB..64 MiB  1 MiB
+ *   wal.max_batch_records     1..1048576                         16384
+ *   wal.linger_us             wait for a batch to fill, 0..100000  0
+ *   wal.max_in_flight         batches being written at once, 1..2  1
+ *   wal.max_pending_bytes     appends block beyond this          64 MiB
+ *   wal.codec                 none | lz4 | zstd                  none
+ *   wal.compress_min_bytes    smaller batches are stored raw     4096
+ *   wal.zstd_level            1..19                              1
+ *   wal.recovery              tolerate_torn_tail | point_in_time | skip
+ *   io.backend                auto | uring | sync                auto
+ *   kv.shards                 power of two, 1..4096              64
+ *   kv.max_key_bytes          1..1 MiB                           64 KiB
+ *   kv.max_value_bytes        1..(wal.max_record_bytes - key - 64)  4 MiB
+ *   kv.maxmemory              bytes, 0 = no limit                0
+ *   kv.maxmemory_policy       noeviction | allkeys-lru | allkeys-lfu |
+ *                             allkeys-random | volatile-lru | volatile-lfu |
+ *                             volatile-random | volatile-ttl    noeviction
+ *   kv.maxmemory_samples      keys sampled per eviction, 1..64   5
+ *   kv.active_expire_ms       period of the active expiry sweep, 0 = off, 1..60000  100
+ *   kv.allow_flushall         true | false                       false
+ *   snapshot.interval_secs    take one this often, 0 = never     600
+ *   snapshot.operation_threshold  take one after this many writes, 0 = never  1000000
+ *   snapshot.keep             snapshots kept, 1..100             5
+ *   snapshot.zstd_level       1..19                              1
+ *
+ * Sizes accept a plain number of bytes or a suffix K, M or G (powers of 1024).
+ */
+typedef struct synap_options synap_options;
+
+/* Creates an options object holding every default. Returns SYNAP_OK and sets
+ * *out, or SYNAP_EINVAL (out is NULL) / SYNAP_ENOMEM. Free with
+ * synap_options_destroy(). */
+SYNAP_API int synap_options_create(synap_options** out);
+/* Frees an options object. NULL is allowed. */
+SYNAP_API void synap_options_destroy(synap_options* opts);
+/* Sets option `name` (see the table above) from a NUL-terminated string.
+ * Returns SYNAP_OK, or SYNAP_EINVAL for a NULL argument, an unknown name or a
+ * value that does not parse or is out of range (the message names the option
+ * and its limits). The object is unchanged on error. */
+SYNAP_API int synap_options_set(synap_options* opts, const char* name, const char* value);
+/* Copies the current value of option `name` as a string into buf (at most
+ * `cap` bytes including the NUL) and sets *len to the full length without the
+ * NUL. Returns SYNAP_OK or SYNAP_EINVAL (NULL argument, unknown name). */
+SYNAP_API int synap_options_get(const synap_options* opts, const char* name, char* buf, size_t cap, size_t* len);
+
+#define SYNAP_FSYNC_ALWAYS 0
+#define SYNAP_FSYNC_PERIODIC 1
+#define SYNAP_FSYNC_NEVER 2
+/* Typed setters, the same as synap_options_set() with the named option.
+ * Return SYNAP_OK or SYNAP_EINVAL. */
+SYNAP_API int synap_options_set_fsync_mode(synap_options* opts, int mode); /* wal.fsync_mode */
+SYNAP_API int synap_options_set_maxmemory(synap_options* opts, uint64_t bytes); /* kv.maxmemory */
+SYNAP_API int synap_options_set_snapshot_interval(synap_options* opts, uint32_t secs); /* snapshot.interval_secs */
+
+/* Recovery progress: fn(user, phase, done, total) is called from the thread
+ * inside synap_open() while it loads a snapshot ("snapshot", bytes) and
+ * replays the log ("log", bytes), at most a few times a second and once at
+ * the end of each phase. It must not call into libsynap. NULL removes it. */
+typedef void (*synap_progress_fn)(void* user, const char* phase, uint64_t done, uint64_t total);
+SYNAP_API int synap_options_set_progress(synap_options* opts, synap_progress_fn fn, void* user);
+
+/* ==== Lifecycle ==== */
+
+typedef struct synap_db synap_db;
+
+/* Opens (creating if needed) the data directory `path`: takes an exclusive
+ * lock on it, loads the newest valid snapshot (falling back to older ones if
+ * it is damaged), replays the log from the snapshot's start, and starts the
+ * background threads (group commit, snapshots, active expiry). `opts` may be
+ * NULL for every default. On SYNAP_OK, *out is the handle.
+ * Errors: SYNAP_EINVAL (NULL path or out, invalid options), SYNAP_ELOCKED
+ * (another process or handle has the directory open), SYNAP_ECORRUPT (damage
+ * recovery may not repair under wal.recovery; nothing is changed on disk),
+ * SYNAP_EUNSUPPORTED (written by a newer format version), SYNAP_EIO,
+ * SYNAP_ENOSPC, SYNAP_ENOMEM. Thread-safe. */
+SYNAP_API int synap_open(const char* path, const synap_options* opts, synap_db** out);
+
+/* Stops accepting calls, writes and fsyncs everything pending (whatever the
+ * fsync mode), stops the background threads, releases the lock and frees the
+ * handle — even when it returns an error (the error a final flush met).
+ * NULL is allowed (returns SYNAP_OK). Must be the last call on the handle:
+ * no other thread may be inside, or later enter, a call on it. */
+SYNAP_API int synap_close(synap_db* db);
+
+/* Makes every write made so far durable (fsync), whatever the fsync mode, and
+ * waits for it. Errors: SYNAP_EINVAL, SYNAP_EREADONLY/EIO/ENOSPC (the log
+ * failed), SYNAP_ECLOSED. */
+SYNAP_API int synap_sync(synap_db* db);
+
+/* Writes a snapshot now and waits for it (writes go on meanwhile). Then keeps
+ * the newest snapshot.keep snapshots and deletes the log segments older than
+ * the oldest one kept. Errors: SYNAP_EINVAL, SYNAP_EBUSY (one is already
+ * being written), SYNAP_EIO, SYNAP_ENOSPC, SYNAP_ECLOSED. */
+SYNAP_API int synap_snapshot(synap_db* db);
+
+/* Statistics and the open's recovery report as one JSON object, e.g.
+ * {"version":"0.2.0","kv":{"keys":..,"used_memory":..},"wal":{..},
+ *  "snapshot":{..},"recovery":{..}}. *json is NUL-terminated, malloc'd (free
+ * with synap_free); *len (optional, may be NULL) gets its length.
+ * Errors: SYNAP_EINVAL, SYNAP_ENOMEM. Thread-safe. */
+SYNAP_API int synap_stats_json(synap_db* db, char** json, size_t* len);
+
+/* ==== KV: reads ====
+ * Reads see every acknowledged write; an expired key is absent. All are
+ * thread-safe and never block on I/O. */
+
+/* Gets the value of a key into a new buffer: SYNAP_OK with *val (malloc'd,
+ * free with synap_free; non-NULL even for an empty value) and *len, or
+ * SYNAP_NOTFOUND (*val = NULL, *len = 0). Errors: SYNAP_EINVAL, SYNAP_ETOOLARGE
+ * (key over kv.max_key_bytes), SYNAP_ENOMEM. */
+SYNAP_API int synap_get(synap_db* db, const void* key, size_t klen, void** val, size_t* len);
+
+/* Gets the value into the caller's buffer: SYNAP_OK and *len = the value's
+ * full length; copies min(*len, cap) bytes, so the value was truncated iff
+ * *len > cap (call again with a bigger buffer). SYNAP_NOTFOUND if absent.
+ * buf may be NULL when cap is 0 (to learn the length). */
+SYNAP_API int synap_get_into(synap_db* db, const void* key, size_t klen, void* buf, size_t cap, size_t* len);
+
+/* Gets n values at once (MGET). For each i, vals[i] is a malloc'd buffer (free
+ * each with synap_free) and lens[i] its length, or vals[i] = NULL when the key
+ * is absent. Returns SYNAP_OK, or an error and then every vals[i] = NULL. */
+SYNAP_API int synap_mget(synap_db* db, size_t n, const void* const* keys, const size_t* klens, void** vals,
+                         size_t* lens);
+
+/* Counts how many of the n keys exist (EXISTS; a key named twice counts twice). */
+SYNAP_API int synap_exists(synap_db* db, size_t n, const void* const* keys, const size_t* klens, uint64_t* count);
+
+/* The length of a key's value (STRLEN): SYNAP_OK, or SYNAP_NOTFOUND with *len = 0. */
+SYNAP_API int synap_strlen(synap_db* db, const void* key, size_t klen, uint64_t* len);
+
+/* The remaining time to live in milliseconds (PTTL): SYNAP_OK with *ms >= 0,
+ * or *ms = -1 when the key has no expiry; SYNAP_NOTFOUND when it is absent. */
+SYNAP_API int synap_pttl(synap_db* db, const void* key, size_t klen, int64_t* ms);
+
+/* The number of keys (DBSIZE), expired ones not yet removed included, as in Redis. */
+SYNAP_API int synap_dbsize(synap_db* db, uint64_t* count);
+
+/* Called once per key by synap_scan() and synap_keys(); the key is valid
+ * only during the call. */
+typedef void (*synap_key_fn)(void* user, const void* key, size_t klen);
+
+/* One step of a cursor scan (SCAN): start with cursor 0; each call reports
+ * about `count` (0 means 10) keys matching the glob `pattern` (NULL or "*"
+ * for all; *, ?, [a-z], [^a], \x as in Redis) through fn, and sets *next to
+ * the cursor for the next call, 0 when the scan is complete. Every key that
+ * exists for the whole scan is reported at least once; keys added or removed
+ * meanwhile may or may not be. fn is called without any lock held. */
+SYNAP_API int synap_scan(synap_db* db, uint64_t cursor, const char* pattern, size_t plen, uint64_t count,
+                         synap_key_fn fn, void* user, uint64_t* next);
+
+/* Every key matching `pattern` (KEYS). O(number of keys): meant for small
+ * databases and debugging, as in Redis. */
+SYNAP_API int synap_keys(synap_db* db, const char* pattern, size_t plen, synap_key_fn fn, void* user);
+
+/* ==== KV: writes ====
+ * Each returns when its record is acknowledged (see Durability above).
+ * Common errors: SYNAP_EINVAL (NULL argument, bad flags), SYNAP_ETOOLARGE
+ * (kv.max_key_bytes, kv.max_value_bytes, wal.max_record_bytes),
+ * SYNAP_ENOMEM (over kv.maxmemory with nothing to evict), SYNAP_EREADONLY /
+ * SYNAP_EIO / SYNAP_ENOSPC (the log failed), SYNAP_ECLOSED. */
+
+/* Flags of synap_set_ex(): at most one of the expiry units (the expiry is
+ * then `expire`: seconds or milliseconds from now, or a Unix time in seconds
+ * or milliseconds), at most one of NX / XX, GET to return the old value.
+ * KEEPTTL keeps the key's current expiry (not with an expiry unit). Without
+ * an expiry unit or KEEPTTL, SET removes any expiry, as in Redis. */
+#define SYNAP_SET_EX 0x01u      /* expire in `expire` seconds */
+#define SYNAP_SET_PX 0x02u      /* expire in `expire` milliseconds */
+#define SYNAP_SET_EXAT 0x04u    /* expire at Unix time `expire` seconds */
+#define SYNAP_SET_PXAT 0x08u    /* expire at Unix time `expire` milliseconds */
+#define SYNAP_SET_NX 0x10u      /* only if the key does not exist */
+#define SYNAP_SET_XX 0x20u      /* only if the key exists */
+#define SYNAP_SET_KEEPTTL 0x40u /* keep the current expiry */
+#define SYNAP_SET_GET 0x80u     /* return the old value (GETSET) */
+
+/* SET key value (no flags). Returns SYNAP_OK. */
+SYNAP_API int synap_set(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen);
+
+/* SET with flags. Returns SYNAP_OK when written, SYNAP_NOTSET when NX/XX held
+ * it back. With SYNAP_SET_GET, *old (malloc'd; free with synap_free) and
+ * *old_len get the previous value, or *old = NULL when there was none; old
+ * and old_len may be NULL without GET. An expiry <= 0 (relative) is
+ * SYNAP_EINVAL ("invalid expire time"), as in Redis; an absolute time in the
+ * past writes the key already expired, i.e. deletes it. */
+SYNAP_API int synap_set_ex(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, unsigned flags,
+                           int64_t expire, void** old, size_t* old_len);
+
+/* GETDEL: gets the value and deletes the key. SYNAP_OK with *val (malloc'd),
+ * or SYNAP_NOTFOUND. */
+SYNAP_API int synap_getdel(synap_db* db, const void* key, size_t klen, void** val, size_t* len);
+
+/* Deletes n keys (DEL); *deleted (may be NULL) gets how many existed. */
+SYNAP_API int synap_del(synap_db* db, size_t n, const void* const* keys, const size_t* klens, uint64_t* deleted);
+
+/* INCRBY / DECRBY: adds delta to the integer value of a key (absent = 0) and
+ * sets *result (may be NULL). SYNAP_EINVAL if the value is not a base-10
+ * int64 ("value is not an integer or out of range"), SYNAP_ERANGE if the
+ * result would overflow ("increment or decrement would overflow"); the key is
+ * unchanged then. The key's expiry is kept. */
+SYNAP_API int synap_incrby(synap_db* db, const void* key, size_t klen, int64_t delta, int64_t* result);
+
+/* APPEND: appends to the value (absent = empty); *new_len (may be NULL) gets
+ * the new length. The expiry is kept. */
+SYNAP_API int synap_append(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen,
+                           uint64_t* new_len);
+
+/* MSET: sets n keys as one log record (all or none survive a crash).
+ * With SYNAP_SET_NX in flags (MSETNX): sets none and returns SYNAP_NOTSET if
+ * any key exists. No other flag is allowed. Expiries of the keys are removed. */
+SYNAP_API int synap_mset(synap_db* db, size_t n, const void* const* keys, const size_t* klens,
+                         const void* const* vals, const size_t* vlens, unsigned flags);
+
+/* Flags of synap_expire(): exactly one unit, and at most one condition. */
+#define SYNAP_EXPIRE_SECONDS 0x01u    /* EXPIRE: `value` seconds from now */
+#define SYNAP_EXPIRE_MILLIS 0x02u     /* PEXPIRE: milliseconds from now */
+#define SYNAP_EXPIRE_AT_SECONDS 0x04u /* EXPIREAT: Unix time in seconds */
+#define SYNAP_EXPIRE_AT_MILLIS 0x08u  /* PEXPIREAT: Unix time in milliseconds */
+#define SYNAP_EXPIRE_NX 0x10u         /* only if the key has no expiry */
+#define SYNAP_EXPIRE_XX 0x20u         /* only if the key has an expiry */
+#define SYNAP_EXPIRE_GT 0x40u         /* only if the new expiry is later (no expiry = infinite) */
+#define SYNAP_EXPIRE_LT 0x80u         /* only if the new expiry is earlier */
+
+/* EXPIRE family: SYNAP_OK when the expiry was set (a time in the past deletes
+ * the key), SYNAP_NOTFOUND when the key is absent, SYNAP_NOTSET when a
+ * condition held it back. */
+SYNAP_API int synap_expire(synap_db* db, const void* key, size_t klen, int64_t value, unsigned flags);
+
+/* PERSIST: removes the expiry. SYNAP_OK if there was one, SYNAP_NOTSET if
+ * not, SYNAP_NOTFOUND if the key is absent. */
+SYNAP_API int synap_persist(synap_db* db, const void* key, size_t klen);
+
+/* FLUSHALL: deletes every key. SYNAP_EPERM unless kv.allow_flushall is true. */
+SYNAP_API int synap_flushall(synap_db* db);
+
+/* ==== Non-blocking writes ====
+ *
+ * The *_async calls do the same as their blocking twins but return as soon as
+ * the write is ordered in the log, with a ticket: the write is acknowledged
+ * (durable per the fsync mode, and visible to readers) once the handle's
+ * acknowledged ticket reaches it. Tickets grow with log order; ticket 0 means
+ * "nothing to wait for". An event loop watches synap_event_fd() and, when it
+ * is readable, drains it and calls synap_acked() to learn how far
+ * acknowledgement has come; or it registers a callback with
+ * synap_on_acked(). Either way no thread blocks on fsync. Results known at
+ * once (NOTSET, the new integer of INCRBY) are returned at once but, like
+ * the write, hold only once the ticket is acknowledged.
+ */
+typedef uint64_t synap_ticket;
+
+SYNAP_API int synap_set_async(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen,
+                              unsigned flags, int64_t expire, synap_ticket* ticket);
+SYNAP_API int synap_del_async(synap_db* db, size_t n, const void* const* keys, const size_t* klens,
+                              uint64_t* deleted, synap_ticket* ticket);
+SYNAP_API int synap_incrby_async(synap_db* db, const void* key, size_t klen, int64_t delta, int64_t* result,
+                                 synap_ticket* ticket);
+SYNAP_API int synap_mset_async(synap_db* db, size_t n, const void* const* keys, const size_t* klens,
+                               const void* const* vals, const size_t* vlens, unsigned flags, synap_ticket* ticket);
+
+/* Sets *acked to the highest ticket acknowledged so far. Returns SYNAP_OK, or
+ * the error that turned the log read-only (tickets above *acked will never
+ * be acknowledged then). Never blocks. */
+SYNAP_API int synap_acked(synap_db* db, synap_ticket* acked);
+
+/* Blocks until `ticket` is acknowledged: SYNAP_OK, or the log's error. */
+SYNAP_API int synap_wait(synap_db* db, synap_ticket ticket);
+
+/* A file descriptor (eventfd, non-blocking) that becomes readable whenever
+ * acknowledgement may have advanced or the log failed: read its 8 bytes,
+ * then call synap_acked(). Owned by the handle (do not close it). */
+SYNAP_API int synap_event_fd(synap_db* db, int* fd);
+
+/* Calls fn(user, ticket, result) once `ticket` is acknowledged (result
+ * SYNAP_OK) or can never be (the log's error). It runs at once on the calling
+ * thread if that is already known, else on libsynap's commit thread, where it
+ * must be short and must not call into libsynap. */
+typedef void (*synap_acked_fn)(void* user, synap_ticket ticket, int result);
+SYNAP_API int synap_on_acked(synap_db* db, synap_ticket ticket, synap_acked_fn fn, void* user);
 
 #ifdef __cplusplus
 }
