@@ -4,7 +4,6 @@
 
 #include <cassert>
 #include <chrono>
-#include <cstring>
 #include <utility>
 
 #include "engine/log/codec.h"
@@ -110,11 +109,11 @@ Status SnapshotWriter::Add(uint8_t type, std::span<const uint8_t> payload) {
     Status st = FlushBlock();
     if (!st.ok()) return Fail(st);
   }
-  const size_t at = raw_.size();
-  raw_.resize(at + need);
-  const size_t prefix = EncodeRecordPrefix(type, len, raw_.data() + at);
-  assert(prefix + len == need);
-  if (len != 0) std::memcpy(raw_.data() + at + prefix, payload.data(), len);
+  uint8_t prefix[kMaxRecordOverhead];
+  const size_t prefix_len = EncodeRecordPrefix(type, len, prefix);
+  assert(prefix_len + len == need);
+  raw_.insert(raw_.end(), prefix, prefix + prefix_len);
+  raw_.insert(raw_.end(), payload.begin(), payload.end());  // no zero fill first: records can be 64 MiB
   ++block_records_;
   ++records_;
   if (raw_.size() - kBlockHeaderSize >= opts_.block_bytes) {
