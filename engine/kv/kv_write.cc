@@ -77,8 +77,11 @@ Result<Lsn> KvStore::LogAndQueue(Locked&, std::span<const Op> ops, std::span<con
     int64_t after = w.deleted ? 0 : static_cast<int64_t>(EntryBytes(op.key.size(), w.entry.value.size()));
     used_memory_.fetch_add(after - cur.bytes, std::memory_order_relaxed);
     s.pending.push_back(std::move(w));
+    // Re-key the entry: its key view must point into the newest write,
+    // which outlives the older one (operator[] would keep the old view).
     PendingWrite* back = &s.pending.back();
-    s.newest[std::string_view(back->key)] = back;
+    s.newest.erase(std::string_view(back->key));
+    s.newest.emplace(std::string_view(back->key), back);
     if (s.oldest_pending.load(std::memory_order_relaxed) == 0) s.oldest_pending.store(*lsn);
   }
   writes_.fetch_add(1, std::memory_order_relaxed);
