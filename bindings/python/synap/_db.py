@@ -425,7 +425,8 @@ class Database:
         self._call(self._lib.synap_sync)
 
     def snapshot(self):
-        """Writes a snapshot now and waits for it; raises Busy if one is running."""
+        """Writes a snapshot now (holding every write acknowledged before the
+        call) and waits for it; then drops old snapshots and log segments."""
         self._call(self._lib.synap_snapshot)
 
     def stats(self):
