@@ -11,7 +11,7 @@ import weakref
 from ctypes import byref, c_char_p, c_int, c_int64, c_size_t, c_uint64, c_void_p, string_at
 
 from . import _lib
-from .errors import (ECLOSED, EINVAL, ERANGE, NOTFOUND, NOTSET, OK, Closed, error_from_code)
+from .errors import ECLOSED, EINVAL, ERANGE, NOTFOUND, OK, Closed, error_from_code
 
 # synap_set_ex() flags
 _SET_EX, _SET_PX, _SET_EXAT, _SET_PXAT = 0x01, 0x02, 0x04, 0x08
@@ -261,11 +261,11 @@ def _library():
 
 
 class Ticket(int):
-    """The ticket of a non-blocking write: an int (0 = nothing to wait for),
-    plus ``result``, the answer known at once (it holds once the ticket is
-    acknowledged): True/False for set_async and mset_async (written or held
-    back by NX/XX), the number of keys deleted for delete_async, the new
-    integer for incrby_async."""
+    """The ticket of a non-blocking write: an int (0 = nothing to wait for, e.g.
+    when NX/XX held the write back), plus ``result``, the answer known at once
+    (it holds once the ticket is acknowledged): True/False for set_async and
+    mset_async (written or held back by NX/XX), the number of keys deleted for
+    delete_async, the new integer for incrby_async."""
 
     def __new__(cls, ticket, result):
         self = super().__new__(cls, ticket)
@@ -452,8 +452,6 @@ class Database:
         if isinstance(keys, (bytes, str, bytearray, memoryview)):
             keys = [keys]
         n, karr, klens = _keys_array(itertools.chain(keys, more))
-        if n == 0:
-            return []
         vals, vlens = (c_void_p * n)(), (c_size_t * n)()
         self._call(self._lib.synap_mget, n, karr, klens, vals, vlens)
         out = []
@@ -471,8 +469,6 @@ class Database:
     def exists(self, *keys):
         """How many of the keys exist (a key named twice counts twice)."""
         n, karr, klens = _keys_array(keys)
-        if n == 0:
-            return 0
         count = c_uint64()
         self._call(self._lib.synap_exists, n, karr, klens, byref(count))
         return count.value
@@ -580,8 +576,6 @@ class Database:
     def delete(self, *keys):
         """Deletes keys; returns how many existed."""
         n, karr, klens = _keys_array(keys)
-        if n == 0:
-            return 0
         deleted = c_uint64()
         self._call(self._lib.synap_del, n, karr, klens, byref(deleted))
         return deleted.value
@@ -612,18 +606,15 @@ class Database:
         return new_len.value
 
     def mset(self, mapping):
-        """Sets every key of a mapping (or iterable of pairs) as one log record."""
+        """Sets every key of a mapping (or iterable of pairs) as one log record
+        (InvalidArgument if it is empty, as in Redis)."""
         n, karr, klens, varr, vlens = _pairs(mapping)
-        if n == 0:
-            return True
         self._call(self._lib.synap_mset, n, karr, klens, varr, vlens, 0)
         return True
 
     def msetnx(self, mapping):
         """Sets every key only if none exists; returns whether it did."""
         n, karr, klens, varr, vlens = _pairs(mapping)
-        if n == 0:
-            return True
         return self._call(self._lib.synap_mset, n, karr, klens, varr, vlens, _SET_NX) == OK
 
     def _expire(self, key, value, unit, nx, xx, gt, lt):

@@ -31,6 +31,16 @@ def test_wait_for_ticket_zero_returns(db):
     db.wait(0)
 
 
+def test_ticket_never_handed_out_is_invalid(db):
+    t = db.set_async("k", "v")
+    with pytest.raises(synap.InvalidArgument):
+        db.wait(t + 1_000_000)
+    with pytest.raises(synap.InvalidArgument):
+        db.on_acked(t + 1_000_000, lambda ticket, error: None)
+    from synap import _db
+    assert not any(owner == id(db) for _, owner in _db._acked_pending.values())
+
+
 def test_async_results(db):
     db.set("exists", "1")
     t = db.set_async("exists", "2", nx=True)
@@ -47,6 +57,7 @@ def test_async_results(db):
     assert t.result is False
     t = db.delete_async("a", "b", "zz")
     assert t.result == 2
+    assert db.delete_async().result == 0
     db.wait(t)
     assert db.get("exists") == b"1"
     assert 99 <= db.ttl("ttl") <= 100

@@ -186,6 +186,8 @@ def test_mset_and_msetnx(db):
     assert db.mget(["x", "a"]) == [None, b"10"]
     assert db.msetnx({"x": "1", "y": "2"}) is True
     assert db.mget(["x", "y"]) == [b"1", b"2"]
+    with pytest.raises(synap.InvalidArgument):
+        db.mset({})  # as in Redis: MSET needs a key
 
 
 def test_mapping_protocol(db):

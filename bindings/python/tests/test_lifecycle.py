@@ -69,7 +69,8 @@ def test_closed_handle_raises_closed(db):
         lambda: db.scan(), lambda: db.keys(), lambda: db.dbsize(), lambda: db.flushall(), lambda: db.sync(),
         lambda: db.snapshot(), lambda: db.stats(), lambda: db.getdel("k"), lambda: db.set_async("k", "v"),
         lambda: db.acked(), lambda: db.wait(1), lambda: db.event_fd(), lambda: db.on_acked(1, print),
-        lambda: db["k"], lambda: len(db), lambda: "k" in db,
+        lambda: db["k"], lambda: len(db), lambda: "k" in db, lambda: db.delete(), lambda: db.mget([]),
+        lambda: db.mset({}),
     ]
     for call in calls:
         with pytest.raises(synap.Closed) as e:
