@@ -157,6 +157,26 @@ int MsetCommon(synap_db* db, size_t n, const void* const* keys, const size_t* kl
   return Ok(*r == synap::kv::Outcome::kDone ? SYNAP_OK : SYNAP_NOTSET);
 }
 
+int DelCommon(synap_db* db, size_t n, const void* const* keys, const size_t* klens, uint64_t* deleted,
+              synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr, "db is NULL");
+  std::vector<std::string_view> ks;
+  if (int rc = KeyList(n, keys, klens, &ks); rc != SYNAP_OK) return rc;
+  auto r = Kv(db)->Del(ks, ticket);
+  if (!r.ok()) return From(r.status());
+  if (deleted != nullptr) *deleted = *r;
+  return Ok();
+}
+
+int IncrCommon(synap_db* db, const void* key, size_t klen, int64_t delta, int64_t* result, synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr, "db is NULL");
+  REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
+  auto r = Kv(db)->IncrBy(View(key, klen), delta, ticket);
+  if (!r.ok()) return From(r.status());
+  if (result != nullptr) *result = *r;
+  return Ok();
+}
+
 int OutcomeCode(synap::kv::Outcome o) {
   switch (o) {
     case synap::kv::Outcome::kDone: return Ok(SYNAP_OK);
@@ -469,11 +489,11 @@ int synap_getdel(synap_db* db, const void* key, size_t klen, void** val, size_t*
 }
 
 int synap_del(synap_db* db, size_t n, const void* const* keys, const size_t* klens, uint64_t* deleted) {
-  return synap_del_async(db, n, keys, klens, deleted, nullptr);
+  return Guard([&] { return DelCommon(db, n, keys, klens, deleted, nullptr); });
 }
 
 int synap_incrby(synap_db* db, const void* key, size_t klen, int64_t delta, int64_t* result) {
-  return synap_incrby_async(db, key, klen, delta, result, nullptr);
+  return Guard([&] { return IncrCommon(db, key, klen, delta, result, nullptr); });
 }
 
 int synap_append(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, uint64_t* new_len) {
@@ -548,25 +568,16 @@ int synap_set_async(synap_db* db, const void* key, size_t klen, const void* val,
 int synap_del_async(synap_db* db, size_t n, const void* const* keys, const size_t* klens, uint64_t* deleted,
                     synap_ticket* ticket) {
   return Guard([&] {
-    REQUIRE(db != nullptr, "db is NULL");
-    std::vector<std::string_view> ks;
-    if (int rc = KeyList(n, keys, klens, &ks); rc != SYNAP_OK) return rc;
-    auto r = Kv(db)->Del(ks, ticket);
-    if (!r.ok()) return From(r.status());
-    if (deleted != nullptr) *deleted = *r;
-    return Ok();
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return DelCommon(db, n, keys, klens, deleted, ticket);
   });
 }
 
 int synap_incrby_async(synap_db* db, const void* key, size_t klen, int64_t delta, int64_t* result,
                        synap_ticket* ticket) {
   return Guard([&] {
-    REQUIRE(db != nullptr, "db is NULL");
-    REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
-    auto r = Kv(db)->IncrBy(View(key, klen), delta, ticket);
-    if (!r.ok()) return From(r.status());
-    if (result != nullptr) *result = *r;
-    return Ok();
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return IncrCommon(db, key, klen, delta, result, ticket);
   });
 }
 

@@ -164,7 +164,7 @@ Status Database::Snapshot() {
 
 void Database::BackgroundLoop() {
   Clock::time_point last_snapshot = Clock::now();
-  uint64_t writes_at_snapshot = kv_->stats().writes;
+  uint64_t writes_at_snapshot = 0;  // the counter starts at 0 at open: count every write since
   Clock::time_point next_sweep = Clock::now();
   std::unique_lock<std::mutex> lk(mu_);
   while (!stopping_) {

@@ -17,7 +17,7 @@ namespace synap::kv {
 class KvStore::Locked {
  public:
   Locked(KvStore* kv, std::span<const uint64_t> hashes) : kv_(kv) {
-    for (uint64_t h : hashes) index_.push_back(h >> kv->shard_shift_);
+    for (uint64_t h : hashes) index_.push_back(kv->ShardIndex(h));
     std::sort(index_.begin(), index_.end());
     index_.erase(std::unique(index_.begin(), index_.end()), index_.end());
     LockAll();

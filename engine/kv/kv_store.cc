@@ -15,10 +15,7 @@
 namespace synap::kv {
 
 KvStore::KvStore(const KvOptions& opts) : opts_(opts), shards_(opts.shards) {
-  assert(std::has_single_bit(opts.shards));
-  // The hash's top bits pick the shard, its low bits the bucket: the two
-  // never overlap for any table size a shard can reach.
-  shard_shift_ = 64 - std::countr_zero(opts.shards);
+  assert(std::has_single_bit(opts.shards) && opts.shards <= kMaxShards);
 }
 
 KvStore::~KvStore() = default;
@@ -213,7 +210,7 @@ Result<uint64_t> KvStore::Scan(uint64_t cursor, std::string_view pattern, uint64
   uint32_t bits = std::countr_zero(opts_.shards);
   uint64_t shard = cursor & (opts_.shards - 1);
   uint64_t inner = cursor >> bits;
-  if (inner >> (64 - bits) != 0 && bits > 0) return Status::InvalidArgument("invalid cursor");
+  if (bits > 0 && inner >> (64 - bits) != 0) return Status::InvalidArgument("invalid cursor");
   bool match_all = pattern.empty() || pattern == "*";
   uint64_t visited = 0;
   // Visit buckets until `count` keys were looked at (Redis's COUNT is also a

@@ -167,7 +167,10 @@ class KvStore {
   class Locked;  // exclusive locks on a set of shards (kv_write.cc)
 
   uint64_t Hash(std::string_view key) const;
-  Shard& ShardOf(uint64_t hash) { return shards_[hash >> shard_shift_]; }
+  // Bits 48..59 of the hash pick the shard (up to 4096), the low bits the
+  // bucket: the two never overlap for any table a shard can hold.
+  size_t ShardIndex(uint64_t hash) const { return (hash >> 48) & (shards_.size() - 1); }
+  Shard& ShardOf(uint64_t hash) { return shards_[ShardIndex(hash)]; }
   Status CheckValue(size_t len) const;
   bool Expired(const Entry& e, int64_t now) const { return e.expire_at_ms != 0 && e.expire_at_ms <= now; }
   void Touch(const Entry& e) const;
@@ -190,7 +193,6 @@ class KvStore {
 
   KvOptions opts_;
   std::vector<Shard> shards_;
-  uint32_t shard_shift_ = 64;
   wal::Wal* wal_ = nullptr;
   std::atomic<int64_t> used_memory_{0};
   std::atomic<uint64_t> expired_{0}, evicted_{0}, writes_{0};

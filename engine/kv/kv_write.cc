@@ -212,6 +212,7 @@ Result<int64_t> KvStore::IncrBy(std::string_view key, int64_t delta, Lsn* ticket
     return Status::InvalidArgument("value is not an integer or out of range");
   if (__builtin_add_overflow(v, delta, &v)) return Status::OutOfRange("increment or decrement would overflow");
   std::string text = std::to_string(v);
+  SYNAP_RETURN_IF_ERROR(CheckValue(text.size()));
   Op op{OpKind::kPut, key, text, 0, cur.entry != nullptr ? cur.entry->expire_at_ms : 0};
   Result<Lsn> lsn = LogAndQueue(locked, std::span(&op, 1), std::span(&h, 1), now);
   if (!lsn.ok()) return lsn.status();

@@ -355,6 +355,22 @@ TEST_F(KvTest, TicketsMakeWritesVisibleOnlyWhenAcknowledged) {
   EXPECT_EQ(Get("c"), "10");
 }
 
+TEST_F(KvTest, OneShardAndManyShardsBehaveAlike) {
+  for (uint32_t shards : {1u, 4096u}) {
+    opts_.kv.shards = shards;
+    Reopen();
+    Set("k" + std::to_string(shards), "v");
+    std::vector<SV> keys = {"a", "b"}, vals = {"1", "2"};
+    ASSERT_TRUE(kv().MSet(keys, vals, false).ok());
+    std::vector<std::string> all;
+    uint64_t cursor = 0;
+    do cursor = *kv().Scan(cursor, "", 10, &all);
+    while (cursor != 0);
+    EXPECT_EQ(all.size(), kv().DbSize()) << shards;
+    EXPECT_EQ(Get("b"), "2");
+  }
+}
+
 TEST(Glob, RedisPatterns) {
   EXPECT_TRUE(GlobMatch("*", ""));
   EXPECT_TRUE(GlobMatch("h?llo", "hello"));

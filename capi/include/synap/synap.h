@@ -138,6 +138,11 @@ SYNAP_API void synap_free(void* ptr);
  *   snapshot.zstd_level       1..19                              1
  *
  * Sizes accept a plain number of bytes or a suffix K, M or G (powers of 1024).
+ * synap_options_set() checks each value's own range; rules that involve
+ * another option or a shape (kv.shards a power of two, wal.segment_bytes a
+ * multiple of 4096, a key and value fitting one record) are checked by
+ * synap_open(), which answers SYNAP_EINVAL naming the option.
+ * snapshot.interval_secs is at most 31536000 (a year).
  */
 typedef struct synap_options synap_options;
 
@@ -295,9 +300,9 @@ SYNAP_API int synap_set(synap_db* db, const void* key, size_t klen, const void* 
 /* SET with flags. Returns SYNAP_OK when written, SYNAP_NOTSET when NX/XX held
  * it back. With SYNAP_SET_GET, *old (malloc'd; free with synap_free) and
  * *old_len get the previous value, or *old = NULL when there was none; old
- * and old_len may be NULL without GET. An expiry <= 0 (relative) is
- * SYNAP_EINVAL ("invalid expire time"), as in Redis; an absolute time in the
- * past writes the key already expired, i.e. deletes it. */
+ * and old_len may be NULL without GET. An expiry <= 0, relative or absolute,
+ * is SYNAP_EINVAL ("invalid expire time"), as in Redis; an absolute time in
+ * the past (> 0) writes the key already expired, i.e. deletes it. */
 SYNAP_API int synap_set_ex(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, unsigned flags,
                            int64_t expire, void** old, size_t* old_len);
 
