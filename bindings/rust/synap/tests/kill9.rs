@@ -58,6 +58,14 @@ fn kill9_child_writer() {
     }
 }
 
+/// The key number of a complete "ACK n" line. libtest may print its
+/// "test kill9_child_writer ... " before the first one on the same line.
+fn parse_ack(line: &str) -> Option<u64> {
+    let line = line.strip_suffix('\n')?;
+    let at = line.rfind("ACK ")?;
+    line[at + 4..].trim().parse().ok()
+}
+
 fn run_and_kill(mode: &str) {
     let dir = TempDir::new(&format!("kill9-{}", mode));
     let data = dir.data();
@@ -82,8 +90,8 @@ fn run_and_kill(mode: &str) {
         if reader.read_line(&mut line).unwrap() == 0 {
             break; // EOF: the child died by itself
         }
-        if let Some(n) = line.trim_end().strip_prefix("ACK ") {
-            acked.push(n.parse().unwrap());
+        if let Some(n) = parse_ack(&line) {
+            acked.push(n);
         }
     }
     child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
@@ -93,8 +101,8 @@ fn run_and_kill(mode: &str) {
     let mut rest = String::new();
     reader.read_to_string(&mut rest).unwrap();
     for l in rest.split_inclusive('\n') {
-        if let Some(n) = l.strip_suffix('\n').and_then(|l| l.strip_prefix("ACK ")) {
-            acked.push(n.parse().unwrap());
+        if let Some(n) = parse_ack(l) {
+            acked.push(n);
         }
     }
     let mut err = String::new();
