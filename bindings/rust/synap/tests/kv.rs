@@ -168,6 +168,10 @@ fn set_nx_xx_get() {
     assert_eq!(db.set_with("new", "x", get).unwrap(), (true, None));
     assert_eq!(db.set_with("k", "5", SetOptions { xx: true, get: true, ..Default::default() }).unwrap(), (true, v("4")));
     assert_eq!(db.get("k").unwrap(), v("5"));
+    // NX with GET on an existing key: not written, the old value comes back
+    // (Redis 7's SET NX GET).
+    assert_eq!(db.set_with("k", "6", SetOptions { nx: true, get: true, ..Default::default() }).unwrap(), (false, v("5")));
+    assert_eq!(db.get("k").unwrap(), v("5"));
 
     // Contradictions are refused.
     let both = SetOptions { nx: true, xx: true, ..Default::default() };
