@@ -1,12 +1,12 @@
 // Micro-benchmarks of the log's hot pieces: hashing, batch headers, record
-// walking, batch compression, and Wal::Append.
+// walking, batch compression, and Wal::Append; and of loading a snapshot.
 //
 //   ninja -C build bench/synap_micro_bench
 //   ./build/bench/synap_micro_bench --benchmark_min_time=0.1
 //   ./build/bench/synap_micro_bench --benchmark_filter=Zstd --benchmark_min_time=0.1
 //
-// Not a meson test. The Wal benchmark writes to a fresh directory under
-// $TMPDIR (default /tmp) and removes it afterwards.
+// Not a meson test. The Wal and snapshot benchmarks write to a fresh
+// directory under $TMPDIR (default /tmp) and remove it afterwards.
 #include <benchmark/benchmark.h>
 #include <zstd.h>
 
@@ -22,6 +22,7 @@
 #include "engine/io/backend.h"
 #include "engine/log/codec.h"
 #include "engine/log/format.h"
+#include "engine/snapshot/snapshot_file.h"
 #include "engine/wal/group_committer.h"
 #include "engine/wal/wal.h"
 
@@ -236,7 +237,7 @@ struct WalFixture {
 };
 WalFixture* g_wal = nullptr;
 
-void WalSetup(const benchmark::State&) {
+std::string MakeTempDir() {
   const char* tmp = std::getenv("TMPDIR");
   std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/synap-micro-bench-XXXXXX";
   std::vector<char> path(tmpl.begin(), tmpl.end());
@@ -245,8 +246,12 @@ void WalSetup(const benchmark::State&) {
     std::perror("mkdtemp");
     std::abort();
   }
+  return path.data();
+}
+
+void WalSetup(const benchmark::State&) {
   auto f = std::make_unique<WalFixture>();
-  f->dir = path.data();
+  f->dir = MakeTempDir();
   std::string reason;
   auto io = synap::io::OpenBackend(synap::io::BackendKind::kAuto, 64, &reason);
   if (!io.ok()) {
@@ -293,6 +298,63 @@ void BM_WalAppend(benchmark::State& state) {
   if (state.thread_index() == 0) state.SetLabel(g_wal->backend);
 }
 BENCHMARK(BM_WalAppend)->Setup(WalSetup)->Teardown(WalTeardown)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- loading a snapshot ----
+//
+// ReadSnapshot over a file of KV-shaped records (a 16-byte key and a 100-byte
+// slice of JSON-like text), warm in the page cache: what the engine pays to
+// load a snapshot before replaying the log. Bytes are raw (uncompressed)
+// record bytes. $SYNAP_BENCH_SNAPSHOT_RECORDS overrides the 1 M records.
+
+struct SnapshotFile {
+  std::string dir;
+  synap::snapshot::SnapshotMeta meta;
+  std::unique_ptr<synap::io::IoBackend> io;
+  ~SnapshotFile() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+const SnapshotFile& BenchSnapshot() {
+  static const std::unique_ptr<SnapshotFile> file = [] {
+    const char* env = std::getenv("SYNAP_BENCH_SNAPSHOT_RECORDS");
+    const uint64_t records = env != nullptr ? std::strtoull(env, nullptr, 10) : uint64_t{1} << 20;
+    auto f = std::make_unique<SnapshotFile>();
+    f->dir = MakeTempDir();
+    std::string reason;
+    f->io = std::move(synap::io::OpenBackend(synap::io::BackendKind::kSync, 8, &reason).value());
+    auto w = synap::snapshot::SnapshotWriter::Create(f->io.get(), f->dir, 1, {}).value();
+    const std::vector<uint8_t> text = JsonLikeBytes(1 << 20);
+    Rng r{9};
+    uint8_t rec[116];
+    for (uint64_t i = 0; i < records; ++i) {
+      std::snprintf(reinterpret_cast<char*>(rec), 17, "key:%012llu", static_cast<unsigned long long>(i % 1000000000000ull));
+      std::memcpy(rec + 16, text.data() + r.Below(text.size() - 100), 100);
+      if (!w->Add(1, rec).ok()) std::abort();
+    }
+    f->meta = w->Finish().value();
+    return f;
+  }();
+  return *file;
+}
+
+void BM_SnapshotRead(benchmark::State& state) {
+  const SnapshotFile& f = BenchSnapshot();
+  uint64_t sum = 0;
+  for (auto _ : state) {
+    auto m = synap::snapshot::ReadSnapshot(f.io.get(), f.meta.path, [&](uint8_t type, std::span<const uint8_t> p) {
+      sum += type + p.size() + p[0];
+      return synap::Status::Ok();
+    });
+    if (!m.ok()) state.SkipWithError(m.status().ToString().c_str());
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.meta.raw_bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.meta.records));
+  state.counters["ratio"] = static_cast<double>(f.meta.raw_bytes) / static_cast<double>(f.meta.file_bytes);
+}
+BENCHMARK(BM_SnapshotRead)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -30,6 +30,9 @@ class Status {
     kClosed,           // the object was closed
     kBusy,             // a bounded resource is full; try again later
     kUnsupported,      // the platform cannot do what was asked
+    kOutOfMemory,      // allocation failed, or over a memory limit with nothing to evict
+    kOutOfRange,       // a number would leave its range (an int64 increment overflows)
+    kPermission,       // the configuration does not allow the operation
   };
 
   Status() = default;
@@ -43,6 +46,9 @@ class Status {
   static Status Closed(std::string m) { return Status(Code::kClosed, std::move(m)); }
   static Status Busy(std::string m) { return Status(Code::kBusy, std::move(m)); }
   static Status Unsupported(std::string m) { return Status(Code::kUnsupported, std::move(m)); }
+  static Status OutOfMemory(std::string m) { return Status(Code::kOutOfMemory, std::move(m)); }
+  static Status OutOfRange(std::string m) { return Status(Code::kOutOfRange, std::move(m)); }
+  static Status Permission(std::string m) { return Status(Code::kPermission, std::move(m)); }
 
   // An OS error: ENOSPC becomes kNoSpace, everything else kIoError. `err` is a
   // positive errno value.
@@ -90,6 +96,9 @@ inline const char* CodeName(Status::Code c) {
     case Status::Code::kClosed: return "Closed";
     case Status::Code::kBusy: return "Busy";
     case Status::Code::kUnsupported: return "Unsupported";
+    case Status::Code::kOutOfMemory: return "OutOfMemory";
+    case Status::Code::kOutOfRange: return "OutOfRange";
+    case Status::Code::kPermission: return "Permission";
   }
   return "Unknown";
 }

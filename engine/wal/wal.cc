@@ -245,3 +245,29 @@ WalStats Wal::stats() const {
 }
 
 }  // namespace synap::wal
+
+namespace synap::wal {
+
+// Segment i is removable when segment i+1 exists and starts at or below
+// `lsn`: all of i's records are then below `lsn`. The newest segment never
+// has a successor, so the active one is never touched; a sealed one may
+// still have a completed fdatasync's file handle open, which unlink allows.
+Result<uint64_t> Wal::RemoveSegmentsBelow(Lsn lsn) {
+  Result<std::vector<std::string>> names = io_->list_dir(opts_.dir);
+  if (!names.ok()) return names.status();
+  std::vector<Lsn> bases;
+  for (const std::string& n : *names) {
+    Lsn base;
+    if (log::ParseSegmentFileName(n, &base)) bases.push_back(base);
+  }
+  std::sort(bases.begin(), bases.end());
+  uint64_t removed = 0;
+  for (size_t i = 0; i + 1 < bases.size() && bases[i + 1] <= lsn; i++) {
+    SYNAP_RETURN_IF_ERROR(io_->remove(opts_.dir + "/" + log::SegmentFileName(bases[i])));
+    removed++;
+  }
+  if (removed > 0) SYNAP_RETURN_IF_ERROR(io_->sync_dir(opts_.dir));
+  return removed;
+}
+
+}  // namespace synap::wal

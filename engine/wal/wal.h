@@ -77,7 +77,10 @@ class Wal {
   // if another Wal holds it), recovers the log — every record from
   // `replay_from` on goes to `replay` in LSN order; on any error the caller
   // must discard what it was given — and registers it with `committer`, which
-  // must outlive it. Errors: InvalidArgument (options), Locked, Corruption
+  // must outlive it. `replay_from` > 1 says the caller holds every record
+  // below it (a snapshot): the log must reach back to it (Corruption if its
+  // first segment starts later), and if the log ends before it, its segments
+  // are deleted and LSNs go on from replay_from. Errors: InvalidArgument (options), Locked, Corruption
   // (damage that is not a torn tail, under the default recovery mode),
   // Unsupported (a newer format version), IOError/NoSpace.
   static Result<std::unique_ptr<Wal>> Open(GroupCommitter* committer, const WalOptions& opts,
@@ -103,6 +106,10 @@ class Wal {
   // durable_lsn() may have advanced, or the log failed or closed: read it,
   // then look at acked_lsn() (a wake-up can bring nothing new). Owned by the Wal.
   Result<int> event_fd();
+
+  // Deletes the sealed segments whose records are all below `lsn` (a
+  // snapshot holds them); returns how many. Never the newest segment.
+  Result<uint64_t> RemoveSegmentsBelow(Lsn lsn);
 
   // Makes everything appended so far durable, whatever the fsync mode, and
   // waits for it.

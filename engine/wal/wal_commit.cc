@@ -91,6 +91,20 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
     std::fprintf(stderr, "synap: log %s: %s\n", opts_.dir.c_str(), report->ToString().c_str());
   next_lsn_ = rec.next_lsn;
   next_segment_id_ = rec.next_segment_id;
+  if (replay_from > next_lsn_) {
+    // The caller's state (a snapshot) holds every record below replay_from,
+    // and the log ends before it: fsync=never or periodic lost a tail that
+    // the snapshot had already captured. Every record here is covered, and
+    // LSNs must go on from replay_from so that none is handed out twice.
+    for (const log::SegmentState& seg : rec.segments) SYNAP_RETURN_IF_ERROR(io_->remove(opts_.dir + "/" + seg.name));
+    SYNAP_RETURN_IF_ERROR(io_->sync_dir(opts_.dir));
+    rec.segments.clear();
+    next_lsn_ = replay_from;
+  } else if (!rec.segments.empty() && rec.segments.front().header.base_lsn > replay_from) {
+    return Status::Corruption("the log in " + opts_.dir + " starts at LSN " +
+                              std::to_string(rec.segments.front().header.base_lsn) + " but records from LSN " +
+                              std::to_string(replay_from) + " on are needed: segments are missing");
+  }
   if (rec.segments.empty()) {
     SYNAP_RETURN_IF_ERROR(Roll(next_lsn_));
   } else {

@@ -27,7 +27,7 @@
 #include "engine/wal/group_committer.h"
 #include "engine/wal/wal.h"
 #include "tools/synap-cli/command.h"
-#include "tools/synap-cli/json_writer.h"
+#include "engine/base/json_writer.h"
 #include "tools/synap-cli/latency_histogram.h"
 
 namespace synap::cli {

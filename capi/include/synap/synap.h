@@ -201,10 +201,12 @@ SYNAP_API int synap_close(synap_db* db);
  * failed), SYNAP_ECLOSED. */
 SYNAP_API int synap_sync(synap_db* db);
 
-/* Writes a snapshot now and waits for it (writes go on meanwhile). Then keeps
+/* Writes a snapshot now, on libsynap's background thread, and waits for it
+ * (writes go on meanwhile; if one is being written, another follows it, so
+ * the snapshot holds every write acknowledged before this call). Then keeps
  * the newest snapshot.keep snapshots and deletes the log segments older than
- * the oldest one kept. Errors: SYNAP_EINVAL, SYNAP_EBUSY (one is already
- * being written), SYNAP_EIO, SYNAP_ENOSPC, SYNAP_ECLOSED. */
+ * the oldest one kept. Errors: SYNAP_EINVAL, SYNAP_EIO, SYNAP_ENOSPC,
+ * SYNAP_ECLOSED. */
 SYNAP_API int synap_snapshot(synap_db* db);
 
 /* Statistics and the open's recovery report as one JSON object, e.g.

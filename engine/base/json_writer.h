@@ -1,5 +1,5 @@
 // JsonWriter: writes one JSON object, keys in insertion order, with nested
-// objects. Enough for machine-readable subcommand output; no dependency.
+// objects. Enough for stats and machine-readable tool output; no dependency.
 #pragma once
 
 #include <cmath>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace synap::cli {
+namespace synap {
 
 class JsonWriter {
  public:
@@ -93,4 +93,4 @@ class JsonWriter {
   bool first_ = true;
 };
 
-}  // namespace synap::cli
+}  // namespace synap

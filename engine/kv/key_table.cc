@@ -1,0 +1,123 @@
+#include "engine/kv/key_table.h"
+
+#include <bit>
+#include <cassert>
+
+namespace synap::kv {
+namespace {
+
+constexpr size_t kMinBuckets = 16;
+constexpr size_t kInlineString = 15;  // libstdc++'s small-string capacity
+constexpr size_t kAllocHeader = 16;
+
+size_t HeapBytes(size_t len) { return len > kInlineString ? len + 1 + kAllocHeader : 0; }
+
+uint64_t ReverseBits(uint64_t v) {
+  v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
+  v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
+  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0Full) | ((v & 0x0F0F0F0F0F0F0F0Full) << 4);
+  return __builtin_bswap64(v);
+}
+
+}  // namespace
+
+size_t EntryBytes(size_t key_len, size_t value_len) {
+  return sizeof(Node) + kAllocHeader + sizeof(Node*) + HeapBytes(key_len) + HeapBytes(value_len);
+}
+
+KeyTable::KeyTable() : buckets_(kMinBuckets, nullptr) {}
+
+KeyTable::~KeyTable() { Clear(); }
+
+Node* KeyTable::Find(std::string_view key, uint64_t hash) const {
+  for (Node* n = buckets_[hash & (buckets_.size() - 1)]; n != nullptr; n = n->next)
+    if (n->hash == hash && n->key == key) return n;
+  return nullptr;
+}
+
+Node* KeyTable::Insert(std::string_view key, uint64_t hash, Entry entry) {
+  assert(Find(key, hash) == nullptr);
+  // Load factor 1, as in Redis: chains stay short and the table stays small.
+  if (size_ + 1 > buckets_.size()) Resize(buckets_.size() * 2);
+  Node* n = new Node{nullptr, hash, std::string(key), std::move(entry)};
+  Node*& head = buckets_[hash & (buckets_.size() - 1)];
+  n->next = head;
+  head = n;
+  size_++;
+  return n;
+}
+
+bool KeyTable::Erase(std::string_view key, uint64_t hash) {
+  for (Node** p = &buckets_[hash & (buckets_.size() - 1)]; *p != nullptr; p = &(*p)->next) {
+    Node* n = *p;
+    if (n->hash != hash || n->key != key) continue;
+    *p = n->next;
+    delete n;
+    size_--;
+    MaybeShrink();
+    return true;
+  }
+  return false;
+}
+
+void KeyTable::Clear() {
+  for (Node*& head : buckets_) {
+    while (head != nullptr) {
+      Node* next = head->next;
+      delete head;
+      head = next;
+    }
+  }
+  size_ = 0;
+  buckets_.assign(kMinBuckets, nullptr);
+}
+
+// Shrink below 1/8 full, so a table that oscillates around a size does not
+// resize back and forth.
+void KeyTable::MaybeShrink() {
+  if (buckets_.size() > kMinBuckets && size_ * 8 < buckets_.size())
+    Resize(std::max(kMinBuckets, std::bit_ceil(size_ * 2)));
+}
+
+void KeyTable::Resize(size_t buckets) {
+  assert(std::has_single_bit(buckets) && buckets >= kMinBuckets);
+  std::vector<Node*> next(buckets, nullptr);
+  for (Node* head : buckets_) {
+    while (head != nullptr) {
+      Node* n = head;
+      head = n->next;
+      Node*& dst = next[n->hash & (buckets - 1)];
+      n->next = dst;
+      dst = n;
+    }
+  }
+  buckets_.swap(next);
+}
+
+// Increments the cursor's reversed bits above the mask: buckets are visited
+// in an order where every bucket of a smaller or larger table maps onto the
+// ones not yet visited, which is what makes the scan survive resizes.
+uint64_t KeyTable::NextCursor(uint64_t cursor, uint64_t mask) {
+  cursor |= ~mask;
+  cursor = ReverseBits(cursor);
+  cursor++;
+  return ReverseBits(cursor);
+}
+
+const Node* KeyTable::Sample(uint64_t rnd) const {
+  if (size_ == 0) return nullptr;
+  size_t mask = buckets_.size() - 1;
+  // Empty buckets are skipped by walking on; at load >= 1/8 the walk is short.
+  for (size_t i = 0; i <= mask; i++) {
+    const Node* n = buckets_[(rnd + i) & mask];
+    if (n == nullptr) continue;
+    size_t len = 0;
+    for (const Node* m = n; m != nullptr; m = m->next) len++;
+    size_t pick = (rnd >> 32) % len;
+    while (pick-- > 0) n = n->next;
+    return n;
+  }
+  return nullptr;
+}
+
+}  // namespace synap::kv

@@ -1,0 +1,315 @@
+// KvStore: the shard table, reads, the pending-write queue and recovery.
+// Writes are in kv_write.cc, eviction and expiry in kv_evict.cc.
+#include "engine/kv/kv_store.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+
+#include "engine/kv/glob.h"
+#include "engine/wal/wal.h"
+
+namespace synap::kv {
+
+KvStore::KvStore(const KvOptions& opts) : opts_(opts), shards_(opts.shards) {
+  assert(std::has_single_bit(opts.shards));
+  // The hash's top bits pick the shard, its low bits the bucket: the two
+  // never overlap for any table size a shard can reach.
+  shard_shift_ = 64 - std::countr_zero(opts.shards);
+}
+
+KvStore::~KvStore() = default;
+
+uint64_t KvStore::Hash(std::string_view key) const { return XXH3_64bits(key.data(), key.size()); }
+
+Status KvStore::CheckKey(std::string_view key) const {
+  if (key.size() > opts_.max_key_bytes)
+    return Status::TooLarge("key of " + std::to_string(key.size()) + " bytes is over kv.max_key_bytes (" +
+                            std::to_string(opts_.max_key_bytes) + ")");
+  return Status::Ok();
+}
+
+Status KvStore::CheckValue(size_t len) const {
+  if (len > opts_.max_value_bytes)
+    return Status::TooLarge("value of " + std::to_string(len) + " bytes is over kv.max_value_bytes (" +
+                            std::to_string(opts_.max_value_bytes) + ")");
+  return Status::Ok();
+}
+
+// The eviction clock. LRU keeps the access time in seconds. LFU keeps
+// minutes<<8 | a logarithmic counter that loses one per idle minute and grows
+// with probability 1/((counter-5)*10+1): Redis's lfu-decay-time 1 and
+// lfu-log-factor 10.
+void KvStore::Touch(const Entry& e) const {
+  EvictionPolicy p = opts_.policy;
+  if (p == EvictionPolicy::kNoEviction || p == EvictionPolicy::kAllKeysRandom ||
+      p == EvictionPolicy::kVolatileRandom || p == EvictionPolicy::kVolatileTtl)
+    return;  // nobody reads the clock: keep readers off the entry's cache line
+  std::atomic_ref<uint32_t> access(const_cast<uint32_t&>(e.access));
+  int64_t now = Now();
+  if (p == EvictionPolicy::kAllKeysLru || p == EvictionPolicy::kVolatileLru) {
+    access.store(static_cast<uint32_t>(now / 1000), std::memory_order_relaxed);
+    return;
+  }
+  uint32_t old = access.load(std::memory_order_relaxed);
+  uint32_t minutes = static_cast<uint32_t>(now / 60000) & 0xffffff;
+  uint32_t counter = old & 0xff;
+  uint32_t idle = (minutes - (old >> 8)) & 0xffffff;
+  counter = idle >= counter ? 0 : counter - idle;
+  if (counter < 255) {
+    uint32_t base = counter > 5 ? counter - 5 : 0;
+    // A cheap per-thread generator is enough for a probabilistic counter.
+    thread_local uint64_t rng = 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&rng);
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    if ((rng % (base * 10 + 1)) == 0) counter++;
+  }
+  access.store(minutes << 8 | counter, std::memory_order_relaxed);
+}
+
+int64_t KvStore::ToAbsoluteMs(ExpiryUnit unit, int64_t v, int64_t now) const {
+  // Saturate instead of overflowing: a time past int64 is "never" in practice.
+  auto sat_mul = [](int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? (a < 0 ? INT64_MIN : INT64_MAX) : r;
+  };
+  auto sat_add = [](int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b < 0 ? INT64_MIN : INT64_MAX) : r;
+  };
+  switch (unit) {
+    case ExpiryUnit::kNone: return 0;
+    case ExpiryUnit::kSeconds: return sat_add(now, sat_mul(v, 1000));
+    case ExpiryUnit::kMillis: return sat_add(now, v);
+    case ExpiryUnit::kAtSeconds: return sat_mul(v, 1000);
+    case ExpiryUnit::kAtMillis: return v;
+  }
+  return 0;
+}
+
+// ---- pending writes ----
+
+std::shared_lock<std::shared_mutex> KvStore::ReadLock(Shard& s) {
+  Lsn oldest = s.oldest_pending.load(std::memory_order_acquire);
+  if (oldest != 0 && wal_ != nullptr && oldest <= wal_->acked_lsn()) {
+    std::unique_lock<std::shared_mutex> lk(s.mu);
+    Drain(s, wal_->acked_lsn());
+  }
+  return std::shared_lock<std::shared_mutex>(s.mu);
+}
+
+void KvStore::Drain(Shard& s, Lsn acked) {
+  while (!s.pending.empty() && s.pending.front().lsn <= acked) {
+    PendingWrite& w = s.pending.front();
+    ApplyToTable(s, w);
+    if (s.flush == &w) s.flush = nullptr;
+    auto it = s.newest.find(std::string_view(w.key));
+    if (!w.flush && it != s.newest.end() && it->second == &w) s.newest.erase(it);
+    s.pending.pop_front();
+  }
+  s.oldest_pending.store(s.pending.empty() ? 0 : s.pending.front().lsn, std::memory_order_release);
+}
+
+void KvStore::ApplyToTable(Shard& s, PendingWrite& w) {
+  if (w.flush) {
+    s.table.Clear();
+    return;
+  }
+  Node* n = s.table.Find(w.key, w.hash);
+  if (w.deleted) {
+    if (n != nullptr) s.table.Erase(w.key, w.hash);
+  } else if (n != nullptr) {
+    uint32_t access = n->entry.access;
+    n->entry = std::move(w.entry);
+    n->entry.access = access;
+  } else {
+    s.table.Insert(w.key, w.hash, std::move(w.entry));
+  }
+}
+
+KvStore::Current KvStore::Lookup(Shard& s, std::string_view key, uint64_t hash, int64_t now) {
+  Current c;
+  auto it = s.newest.find(key);
+  if (it != s.newest.end()) {
+    const PendingWrite* w = it->second;
+    c.lsn = w->lsn;
+    if (!w->deleted) c.bytes = static_cast<int64_t>(EntryBytes(key.size(), w->entry.value.size()));
+    if (!w->deleted && !Expired(w->entry, now)) c.entry = &w->entry;
+    return c;
+  }
+  if (s.flush != nullptr) {
+    c.lsn = s.flush->lsn;
+    return c;
+  }
+  const Node* n = s.table.Find(key, hash);
+  if (n != nullptr) c.bytes = static_cast<int64_t>(EntryBytes(key.size(), n->entry.value.size()));
+  if (n != nullptr && !Expired(n->entry, now)) c.entry = &n->entry;
+  return c;
+}
+
+void KvStore::DrainAll() {
+  if (wal_ == nullptr) return;
+  for (Shard& s : shards_) {
+    if (s.oldest_pending.load(std::memory_order_acquire) == 0) continue;
+    std::unique_lock<std::shared_mutex> lk(s.mu);
+    Drain(s, wal_->acked_lsn());
+  }
+}
+
+Lsn KvStore::SnapshotStart() {
+  Lsn acked = wal_ != nullptr ? wal_->acked_lsn() : 0;
+  // After this loop every record <= acked is in the table: a writer queues
+  // its pending write under the shard's lock before the LSN can be acked.
+  for (Shard& s : shards_) {
+    std::unique_lock<std::shared_mutex> lk(s.mu);
+    Drain(s, acked);
+  }
+  return acked + 1;
+}
+
+// ---- reads ----
+
+Result<bool> KvStore::Get(std::string_view key, std::string* value) {
+  SYNAP_RETURN_IF_ERROR(CheckKey(key));
+  return Read(key, [&](std::string_view v) { value->assign(v); });
+}
+
+Result<uint64_t> KvStore::Exists(std::span<const std::string_view> keys) {
+  uint64_t n = 0;
+  for (std::string_view k : keys) {
+    SYNAP_RETURN_IF_ERROR(CheckKey(k));
+    n += Read(k, [](std::string_view) {}) ? 1 : 0;
+  }
+  return n;
+}
+
+Result<int64_t> KvStore::PTtl(std::string_view key) {
+  SYNAP_RETURN_IF_ERROR(CheckKey(key));
+  uint64_t h = Hash(key);
+  Shard& s = ShardOf(h);
+  auto lk = ReadLock(s);
+  int64_t now = Now();
+  const Node* n = s.table.Find(key, h);
+  if (n == nullptr || Expired(n->entry, now)) return Status::NotFound("no such key");
+  return n->entry.expire_at_ms == 0 ? int64_t{-1} : n->entry.expire_at_ms - now;
+}
+
+uint64_t KvStore::DbSize() {
+  uint64_t n = 0;
+  for (Shard& s : shards_) {
+    auto lk = ReadLock(s);
+    n += s.table.size();
+  }
+  return n;
+}
+
+// The cursor: the low bits name the shard, the rest is that shard's table
+// cursor. Shards are scanned in order; each one's cursor runs to 0.
+Result<uint64_t> KvStore::Scan(uint64_t cursor, std::string_view pattern, uint64_t count,
+                               std::vector<std::string>* out) {
+  if (count == 0) count = 10;
+  uint32_t bits = std::countr_zero(opts_.shards);
+  uint64_t shard = cursor & (opts_.shards - 1);
+  uint64_t inner = cursor >> bits;
+  if (inner >> (64 - bits) != 0 && bits > 0) return Status::InvalidArgument("invalid cursor");
+  bool match_all = pattern.empty() || pattern == "*";
+  uint64_t visited = 0;
+  // Visit buckets until `count` keys were looked at (Redis's COUNT is also a
+  // hint about work, not an exact number of results).
+  while (shard < opts_.shards && visited < count) {
+    Shard& s = shards_[shard];
+    auto lk = ReadLock(s);
+    int64_t now = Now();
+    do {
+      inner = s.table.ScanStep(inner, [&](const Node& n) {
+        visited++;
+        if (Expired(n.entry, now)) return;
+        if (match_all || GlobMatch(pattern, n.key)) out->push_back(n.key);
+      });
+      // A cursor wider than this table (it shrank) still works: ScanStep masks it.
+    } while (inner != 0 && visited < count);
+    if (inner == 0) shard++;
+  }
+  if (shard >= opts_.shards) return uint64_t{0};
+  return (inner << bits) | shard;
+}
+
+// ---- recovery ----
+
+void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
+  int64_t now = Now();
+  Node* n = op.kind == OpKind::kFlushAll ? nullptr : s.table.Find(op.key, hash);
+  int64_t before = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key.size(), n->entry.value.size())) : 0;
+  switch (op.kind) {
+    case OpKind::kFlushAll: break;  // handled by Replay: it spans every shard
+    case OpKind::kDelete:
+      if (n != nullptr) s.table.Erase(op.key, hash);
+      n = nullptr;
+      break;
+    case OpKind::kPut:
+      if (op.expire_at_ms != 0 && op.expire_at_ms <= now) {  // already expired: nothing to keep
+        if (n != nullptr) s.table.Erase(op.key, hash);
+        n = nullptr;
+      } else if (n != nullptr) {
+        n->entry.value.assign(op.value);
+        n->entry.expire_at_ms = op.expire_at_ms;
+      } else {
+        n = s.table.Insert(op.key, hash, Entry{std::string(op.value), op.expire_at_ms, 0});
+      }
+      break;
+    case OpKind::kAppendAt:
+      if (n == nullptr) n = s.table.Insert(op.key, hash, Entry{});
+      n->entry.value.resize(op.offset, '\0');
+      n->entry.value.append(op.value);
+      break;
+    case OpKind::kSetExpiry:
+      if (n != nullptr) n->entry.expire_at_ms = op.expire_at_ms;
+      break;
+  }
+  int64_t after = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key.size(), n->entry.value.size())) : 0;
+  used_memory_.fetch_add(after - before, std::memory_order_relaxed);
+}
+
+Status KvStore::Replay(std::span<const uint8_t> record) {
+  std::vector<Op> ops;
+  SYNAP_RETURN_IF_ERROR(DecodeRecord(record, &ops));
+  for (const Op& op : ops) {
+    if (op.kind == OpKind::kFlushAll) {
+      for (Shard& s : shards_) s.table.Clear();
+      used_memory_.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    uint64_t h = Hash(op.key);
+    ApplyOp(ShardOf(h), op, h);
+  }
+  return Status::Ok();
+}
+
+Status KvStore::LoadSnapshotEntry(std::span<const uint8_t> rec) {
+  Op op;
+  op.kind = OpKind::kPut;
+  SYNAP_RETURN_IF_ERROR(DecodeSnapshotEntry(rec, &op.key, &op.value, &op.expire_at_ms));
+  uint64_t h = Hash(op.key);
+  ApplyOp(ShardOf(h), op, h);
+  return Status::Ok();
+}
+
+void KvStore::Attach(wal::Wal* wal) { wal_ = wal; }
+
+KvStats KvStore::stats() const {
+  KvStats st;
+  for (const Shard& s : shards_) {
+    std::shared_lock<std::shared_mutex> lk(s.mu);
+    st.keys += s.table.size();
+    st.pending += s.pending.size();
+  }
+  st.used_memory = static_cast<uint64_t>(std::max<int64_t>(0, used_memory_.load(std::memory_order_relaxed)));
+  st.expired = expired_.load(std::memory_order_relaxed);
+  st.evicted = evicted_.load(std::memory_order_relaxed);
+  st.writes = writes_.load(std::memory_order_relaxed);
+  return st;
+}
+
+}  // namespace synap::kv
