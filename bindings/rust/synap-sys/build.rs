@@ -43,7 +43,10 @@ fn find_lib_dirs() -> Vec<PathBuf> {
     if let Some(build) = env::var_os("SYNAP_BUILD_DIR").filter(|v| !v.is_empty()) {
         let dir = absolute(PathBuf::from(build).join("capi"));
         if !has_lib(&dir) {
-            println!("cargo:warning=SYNAP_BUILD_DIR is set but {} holds no libsynap.so (build it first)", dir.display());
+            println!(
+                "cargo:warning=SYNAP_BUILD_DIR is set but {} holds no libsynap.so (build it first)",
+                dir.display()
+            );
         }
         return vec![dir];
     }

@@ -127,8 +127,13 @@ extern "C" {
     pub fn synap_stats_json(db: *mut synap_db, json: *mut *mut c_char, len: *mut usize) -> c_int;
 
     // ==== KV: reads ====
-    pub fn synap_get(db: *mut synap_db, key: *const c_void, klen: usize, val: *mut *mut c_void, len: *mut usize)
-        -> c_int;
+    pub fn synap_get(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *mut *mut c_void,
+        len: *mut usize,
+    ) -> c_int;
     pub fn synap_get_into(
         db: *mut synap_db,
         key: *const c_void,

@@ -17,7 +17,7 @@ fn header() -> Option<String> {
 /// "0x10u", "(-13)", "42" -> the number.
 fn parse_number(text: &str) -> Option<i64> {
     let t = text.trim().trim_start_matches('(').trim_end_matches(')').trim();
-    let t = t.trim_end_matches(|c| c == 'u' || c == 'U' || c == 'l' || c == 'L');
+    let t = t.trim_end_matches(['u', 'U', 'l', 'L']);
     let (neg, t) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, t),

@@ -252,8 +252,9 @@ impl Db {
         check("synap_sync", unsafe { sys::synap_sync(self.raw) })
     }
 
-    /// Writes a snapshot now and waits for it; then prunes old snapshots and
-    /// log segments. `Busy` if one is already being written.
+    /// Writes a snapshot now and waits for it (if one is being written,
+    /// another follows it, so it holds every write acknowledged before this
+    /// call); then prunes old snapshots and log segments.
     pub fn snapshot(&self) -> Result<()> {
         check("synap_snapshot", unsafe { sys::synap_snapshot(self.raw) })
     }
@@ -405,14 +406,7 @@ impl Db {
     /// as an iterator (a key may come more than once if the keyspace changes
     /// meanwhile).
     pub fn scan_iter(&self, pattern: impl AsRef<[u8]>, count: u64) -> ScanIter<'_> {
-        ScanIter {
-            db: self,
-            pattern: pattern.as_ref().to_vec(),
-            count,
-            cursor: 0,
-            buf: VecDeque::new(),
-            done: false,
-        }
+        ScanIter { db: self, pattern: pattern.as_ref().to_vec(), count, cursor: 0, buf: VecDeque::new(), done: false }
     }
 
     /// KEYS: every key matching `pattern`. O(keys in the database).
@@ -686,7 +680,9 @@ impl Db {
     /// it never can be (the log failed; or `Closed` if the handle closes
     /// first). `f` runs at once on this thread if that is already known,
     /// else on libsynap's commit thread: keep it short, and do not call this
-    /// `Db` from it. `f` is called exactly once and then freed; if
+    /// `Db` from it (nor let it own the last `Arc` of the `Db`, whose drop
+    /// would close the handle from inside libsynap). Tickets never handed
+    /// out are refused (`InvalidArgument`). `f` is called exactly once and then freed; if
     /// registering fails, the error is returned and `f` is dropped uncalled.
     /// A panic in `f` is caught and discarded (it never crosses into C).
     pub fn on_acked<F>(&self, ticket: Ticket, f: F) -> Result<()>

@@ -147,11 +147,8 @@ impl Error {
     /// synap_free), which may clear the message.
     pub(crate) fn last(rc: c_int) -> Error {
         let p = unsafe { sys::synap_last_error() };
-        let mut message = if p.is_null() {
-            String::new()
-        } else {
-            unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-        };
+        let mut message =
+            if p.is_null() { String::new() } else { unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned() };
         let code = ErrorCode::from_raw(rc);
         if message.is_empty() {
             message = code.description();

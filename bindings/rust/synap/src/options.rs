@@ -117,7 +117,13 @@ impl Options {
         loop {
             let mut len = 0usize;
             let rc = unsafe {
-                sys::synap_options_get(self.raw.as_ptr(), n.as_ptr(), buf.as_mut_ptr() as *mut c_char, buf.len(), &mut len)
+                sys::synap_options_get(
+                    self.raw.as_ptr(),
+                    n.as_ptr(),
+                    buf.as_mut_ptr() as *mut c_char,
+                    buf.len(),
+                    &mut len,
+                )
             };
             check("synap_options_get", rc)?;
             if len < buf.len() {

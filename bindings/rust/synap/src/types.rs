@@ -56,9 +56,10 @@ impl Expiry {
 }
 
 /// The condition of EXPIRE (Redis 7's NX / XX / GT / LT).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ExpireCondition {
     /// Always set the expiry.
+    #[default]
     Always,
     /// Only if the key has no expiry.
     Nx,
@@ -68,12 +69,6 @@ pub enum ExpireCondition {
     Gt,
     /// Only if the new expiry is earlier.
     Lt,
-}
-
-impl Default for ExpireCondition {
-    fn default() -> Self {
-        ExpireCondition::Always
-    }
 }
 
 impl ExpireCondition {

@@ -59,14 +59,10 @@ fn tickets_wait_and_acked() {
     for t in [t4, t5, t6, t7, t8] {
         db.wait(t).unwrap();
     }
-    assert_eq!(db.mget(&["a", "b", "c", "d", "e", "n"]).unwrap(), vec![
-        None,
-        Some(b"2".to_vec()),
-        Some(b"3".to_vec()),
-        Some(b"4".to_vec()),
-        None,
-        Some(b"10".to_vec())
-    ]);
+    assert_eq!(
+        db.mget(&["a", "b", "c", "d", "e", "n"]).unwrap(),
+        vec![None, Some(b"2".to_vec()), Some(b"3".to_vec()), Some(b"4".to_vec()), None, Some(b"10".to_vec())]
+    );
     let e = db.set_async_with("b", "x", SetOptions { get: true, ..Default::default() }).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidArgument);
 }

@@ -18,7 +18,8 @@ fn set_get_missing_and_empty() {
     assert_eq!(db.get("nope").unwrap(), None);
     db.set("k", "v1").unwrap();
     assert_eq!(db.get("k").unwrap(), v("v1"));
-    db.set(String::from("k"), b"v2".to_vec()).unwrap();
+    let owned: Vec<u8> = b"v2".to_vec();
+    db.set(String::from("k"), owned).unwrap();
     assert_eq!(db.get(b"k").unwrap(), v("v2"));
     db.set("empty", "").unwrap();
     assert_eq!(db.get("empty").unwrap(), Some(Vec::new()));
@@ -166,11 +167,17 @@ fn set_nx_xx_get() {
     // GET returns the old value (GETSET); None when there was none.
     assert_eq!(db.set_with("k", "4", get).unwrap(), (true, v("3")));
     assert_eq!(db.set_with("new", "x", get).unwrap(), (true, None));
-    assert_eq!(db.set_with("k", "5", SetOptions { xx: true, get: true, ..Default::default() }).unwrap(), (true, v("4")));
+    assert_eq!(
+        db.set_with("k", "5", SetOptions { xx: true, get: true, ..Default::default() }).unwrap(),
+        (true, v("4"))
+    );
     assert_eq!(db.get("k").unwrap(), v("5"));
     // NX with GET on an existing key: not written, the old value comes back
     // (Redis 7's SET NX GET).
-    assert_eq!(db.set_with("k", "6", SetOptions { nx: true, get: true, ..Default::default() }).unwrap(), (false, v("5")));
+    assert_eq!(
+        db.set_with("k", "6", SetOptions { nx: true, get: true, ..Default::default() }).unwrap(),
+        (false, v("5"))
+    );
     assert_eq!(db.get("k").unwrap(), v("5"));
 
     // Contradictions are refused.
