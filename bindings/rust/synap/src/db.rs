@@ -535,7 +535,8 @@ impl Db {
     }
 
     /// MSET: sets every pair as one log record (all or none survive a
-    /// crash); removes their expiries.
+    /// crash); removes their expiries. An empty list is refused
+    /// (`InvalidArgument`), as Redis refuses MSET without arguments.
     pub fn mset<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
         match self.mset_flags(pairs, 0)? {
             true => Ok(()),

@@ -136,6 +136,8 @@ fn mget_mset_msetnx() {
     db.mset(&[("a", "1"), ("b", "2")]).unwrap();
     assert_eq!(db.mget(&["a", "missing", "b", "a"]).unwrap(), vec![v("1"), None, v("2"), v("1")]);
     assert_eq!(db.mget::<&str>(&[]).unwrap(), Vec::<Option<Vec<u8>>>::new());
+    assert_eq!(db.mset::<&str, &str>(&[]).unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(db.del::<&str>(&[]).unwrap(), 0);
     // MSETNX: all or nothing.
     assert!(!db.msetnx(&[("c", "3"), ("a", "x")]).unwrap());
     assert_eq!(db.get("c").unwrap(), None);
