@@ -28,6 +28,16 @@ PACKAGES=(
   python3-pytest      # python bindings tests
 )
 
+# Rust bindings (bindings/rust): any cargo on PATH will do (e.g. rustup's).
+# Only when there is none, Debian's cargo and rustc (1.63) are installed; the
+# crates have no crates.io dependencies and build with them offline.
+if ! command -v cargo >/dev/null 2>&1; then
+  PACKAGES+=(
+    cargo             # bindings/rust: build and test the crates
+    rustc             # bindings/rust: the compiler cargo drives
+  )
+fi
+
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "install-deps: dpkg-query not found; this script supports Debian 12 only." >&2
   echo "install-deps: needed packages: ${PACKAGES[*]}" >&2

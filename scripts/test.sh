@@ -127,13 +127,14 @@ EOF
   return "$rc"
 }
 
-# HOOK (rust bindings): runs once bindings/rust/Cargo.toml exists. cargo is
-# not in scripts/install-deps.sh yet; add it there (cargo/rustc) with the crate.
+# Rust bindings (bindings/rust): the crates' unit and integration tests,
+# linked against the main build's libsynap (synap-sys's build.rs reads
+# SYNAP_BUILD_DIR). --offline: the crates have no dependencies to fetch.
 stage_rust() {
   local out="$RESULTS/rust.out" rc=0 counts
-  command -v cargo >/dev/null || { echo "cargo not found" >&2; return 1; }
+  command -v cargo >/dev/null || { echo "cargo not found (scripts/install-deps.sh installs it)" >&2; return 1; }
   export SYNAP_BUILD_DIR="$ROOT/build"
-  cargo test --manifest-path "$ROOT/bindings/rust/Cargo.toml" 2>&1 | tee "$out" || rc=$?
+  cargo test --offline --manifest-path "$ROOT/bindings/rust/Cargo.toml" 2>&1 | tee "$out" || rc=$?
   # "test result: ok. 3 passed; 0 failed; 1 ignored; ..."
   counts=$(awk '/^test result:/ {
              for (i = 1; i <= NF; i++) {

@@ -1,0 +1,296 @@
+//! Raw bindings of libsynap's C ABI, written by hand from
+//! `capi/include/synap/synap.h`, which is the manual: every function's
+//! results, memory ownership and threading rules are documented there, and
+//! hold here unchanged. Use the `synap` crate for a safe API.
+//!
+//! The test `header_matches` (tests/header.rs) checks that every function and
+//! constant of the header is declared here, with the same value.
+#![allow(non_camel_case_types)]
+
+use std::marker::{PhantomData, PhantomPinned};
+use std::os::raw::{c_char, c_int, c_uint, c_void};
+
+// ==== Versions ====
+
+pub const SYNAP_VERSION_MAJOR: c_int = 0;
+pub const SYNAP_VERSION_MINOR: c_int = 2;
+pub const SYNAP_VERSION_PATCH: c_int = 0;
+pub const SYNAP_VERSION_NUMBER: c_int = SYNAP_VERSION_MAJOR * 10000 + SYNAP_VERSION_MINOR * 100 + SYNAP_VERSION_PATCH;
+pub const SYNAP_VERSION_STRING: &str = "0.2.0";
+
+// ==== Result codes ====
+
+pub const SYNAP_OK: c_int = 0;
+pub const SYNAP_NOTFOUND: c_int = 1;
+pub const SYNAP_NOTSET: c_int = 2;
+pub const SYNAP_EINVAL: c_int = -1;
+pub const SYNAP_ETOOLARGE: c_int = -2;
+pub const SYNAP_ECORRUPT: c_int = -3;
+pub const SYNAP_EIO: c_int = -4;
+pub const SYNAP_ENOSPC: c_int = -5;
+pub const SYNAP_EREADONLY: c_int = -6;
+pub const SYNAP_ELOCKED: c_int = -7;
+pub const SYNAP_ECLOSED: c_int = -8;
+pub const SYNAP_EBUSY: c_int = -9;
+pub const SYNAP_EUNSUPPORTED: c_int = -10;
+pub const SYNAP_ENOMEM: c_int = -11;
+pub const SYNAP_EINTERNAL: c_int = -12;
+pub const SYNAP_ERANGE: c_int = -13;
+pub const SYNAP_EPERM: c_int = -14;
+
+// ==== Options: typed fsync modes ====
+
+pub const SYNAP_FSYNC_ALWAYS: c_int = 0;
+pub const SYNAP_FSYNC_PERIODIC: c_int = 1;
+pub const SYNAP_FSYNC_NEVER: c_int = 2;
+
+// ==== Flags of synap_set_ex() (and synap_set_async(), synap_mset()) ====
+
+pub const SYNAP_SET_EX: c_uint = 0x01;
+pub const SYNAP_SET_PX: c_uint = 0x02;
+pub const SYNAP_SET_EXAT: c_uint = 0x04;
+pub const SYNAP_SET_PXAT: c_uint = 0x08;
+pub const SYNAP_SET_NX: c_uint = 0x10;
+pub const SYNAP_SET_XX: c_uint = 0x20;
+pub const SYNAP_SET_KEEPTTL: c_uint = 0x40;
+pub const SYNAP_SET_GET: c_uint = 0x80;
+
+// ==== Flags of synap_expire() ====
+
+pub const SYNAP_EXPIRE_SECONDS: c_uint = 0x01;
+pub const SYNAP_EXPIRE_MILLIS: c_uint = 0x02;
+pub const SYNAP_EXPIRE_AT_SECONDS: c_uint = 0x04;
+pub const SYNAP_EXPIRE_AT_MILLIS: c_uint = 0x08;
+pub const SYNAP_EXPIRE_NX: c_uint = 0x10;
+pub const SYNAP_EXPIRE_XX: c_uint = 0x20;
+pub const SYNAP_EXPIRE_GT: c_uint = 0x40;
+pub const SYNAP_EXPIRE_LT: c_uint = 0x80;
+
+// ==== Opaque handles and callback types ====
+
+/// `synap_options`: an options object (not thread-safe).
+#[repr(C)]
+pub struct synap_options {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// `synap_db`: an open data directory.
+#[repr(C)]
+pub struct synap_db {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// `synap_ticket`: a position in log order of an asynchronous write.
+pub type synap_ticket = u64;
+
+/// Recovery progress: `fn(user, phase, done, total)`, called during synap_open().
+pub type synap_progress_fn =
+    Option<unsafe extern "C" fn(user: *mut c_void, phase: *const c_char, done: u64, total: u64)>;
+/// Called once per key by synap_scan() and synap_keys().
+pub type synap_key_fn = Option<unsafe extern "C" fn(user: *mut c_void, key: *const c_void, klen: usize)>;
+/// Called once a ticket is acknowledged, or can never be.
+pub type synap_acked_fn = Option<unsafe extern "C" fn(user: *mut c_void, ticket: synap_ticket, result: c_int)>;
+
+extern "C" {
+    // ==== Versions ====
+    pub fn synap_version_number() -> c_int;
+    pub fn synap_version_string() -> *const c_char;
+
+    // ==== Result codes ====
+    pub fn synap_strerror(code: c_int) -> *const c_char;
+    pub fn synap_last_error() -> *const c_char;
+    pub fn synap_free(ptr: *mut c_void);
+
+    // ==== Options ====
+    pub fn synap_options_create(out: *mut *mut synap_options) -> c_int;
+    pub fn synap_options_destroy(opts: *mut synap_options);
+    pub fn synap_options_set(opts: *mut synap_options, name: *const c_char, value: *const c_char) -> c_int;
+    pub fn synap_options_get(
+        opts: *const synap_options,
+        name: *const c_char,
+        buf: *mut c_char,
+        cap: usize,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_options_set_fsync_mode(opts: *mut synap_options, mode: c_int) -> c_int;
+    pub fn synap_options_set_maxmemory(opts: *mut synap_options, bytes: u64) -> c_int;
+    pub fn synap_options_set_snapshot_interval(opts: *mut synap_options, secs: u32) -> c_int;
+    pub fn synap_options_set_progress(opts: *mut synap_options, func: synap_progress_fn, user: *mut c_void) -> c_int;
+
+    // ==== Lifecycle ====
+    pub fn synap_open(path: *const c_char, opts: *const synap_options, out: *mut *mut synap_db) -> c_int;
+    pub fn synap_close(db: *mut synap_db) -> c_int;
+    pub fn synap_sync(db: *mut synap_db) -> c_int;
+    pub fn synap_snapshot(db: *mut synap_db) -> c_int;
+    pub fn synap_stats_json(db: *mut synap_db, json: *mut *mut c_char, len: *mut usize) -> c_int;
+
+    // ==== KV: reads ====
+    pub fn synap_get(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *mut *mut c_void,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_get_into(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        buf: *mut c_void,
+        cap: usize,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_mget(
+        db: *mut synap_db,
+        n: usize,
+        keys: *const *const c_void,
+        klens: *const usize,
+        vals: *mut *mut c_void,
+        lens: *mut usize,
+    ) -> c_int;
+    pub fn synap_exists(
+        db: *mut synap_db,
+        n: usize,
+        keys: *const *const c_void,
+        klens: *const usize,
+        count: *mut u64,
+    ) -> c_int;
+    pub fn synap_strlen(db: *mut synap_db, key: *const c_void, klen: usize, len: *mut u64) -> c_int;
+    pub fn synap_pttl(db: *mut synap_db, key: *const c_void, klen: usize, ms: *mut i64) -> c_int;
+    pub fn synap_dbsize(db: *mut synap_db, count: *mut u64) -> c_int;
+    pub fn synap_scan(
+        db: *mut synap_db,
+        cursor: u64,
+        pattern: *const c_char,
+        plen: usize,
+        count: u64,
+        func: synap_key_fn,
+        user: *mut c_void,
+        next: *mut u64,
+    ) -> c_int;
+    pub fn synap_keys(
+        db: *mut synap_db,
+        pattern: *const c_char,
+        plen: usize,
+        func: synap_key_fn,
+        user: *mut c_void,
+    ) -> c_int;
+
+    // ==== KV: writes ====
+    pub fn synap_set(db: *mut synap_db, key: *const c_void, klen: usize, val: *const c_void, vlen: usize) -> c_int;
+    pub fn synap_set_ex(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *const c_void,
+        vlen: usize,
+        flags: c_uint,
+        expire: i64,
+        old: *mut *mut c_void,
+        old_len: *mut usize,
+    ) -> c_int;
+    pub fn synap_getdel(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *mut *mut c_void,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_del(
+        db: *mut synap_db,
+        n: usize,
+        keys: *const *const c_void,
+        klens: *const usize,
+        deleted: *mut u64,
+    ) -> c_int;
+    pub fn synap_incrby(db: *mut synap_db, key: *const c_void, klen: usize, delta: i64, result: *mut i64) -> c_int;
+    pub fn synap_append(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *const c_void,
+        vlen: usize,
+        new_len: *mut u64,
+    ) -> c_int;
+    pub fn synap_mset(
+        db: *mut synap_db,
+        n: usize,
+        keys: *const *const c_void,
+        klens: *const usize,
+        vals: *const *const c_void,
+        vlens: *const usize,
+        flags: c_uint,
+    ) -> c_int;
+    pub fn synap_expire(db: *mut synap_db, key: *const c_void, klen: usize, value: i64, flags: c_uint) -> c_int;
+    pub fn synap_persist(db: *mut synap_db, key: *const c_void, klen: usize) -> c_int;
+    pub fn synap_flushall(db: *mut synap_db) -> c_int;
+
+    // ==== Non-blocking writes ====
+    pub fn synap_set_async(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *const c_void,
+        vlen: usize,
+        flags: c_uint,
+        expire: i64,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_del_async(
+        db: *mut synap_db,
+        n: usize,
+        keys: *const *const c_void,
+        klens: *const usize,
+        deleted: *mut u64,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_incrby_async(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        delta: i64,
+        result: *mut i64,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_mset_async(
+        db: *mut synap_db,
+        n: usize,
+        keys: *const *const c_void,
+        klens: *const usize,
+        vals: *const *const c_void,
+        vlens: *const usize,
+        flags: c_uint,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_acked(db: *mut synap_db, acked: *mut synap_ticket) -> c_int;
+    pub fn synap_wait(db: *mut synap_db, ticket: synap_ticket) -> c_int;
+    pub fn synap_event_fd(db: *mut synap_db, fd: *mut c_int) -> c_int;
+    pub fn synap_on_acked(db: *mut synap_db, ticket: synap_ticket, func: synap_acked_fn, user: *mut c_void) -> c_int;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn loaded_library_matches_these_declarations() {
+        // The library's version is the header's these constants were written from.
+        let n = unsafe { synap_version_number() };
+        assert_eq!(n, SYNAP_VERSION_NUMBER, "libsynap {} loaded, declarations are for {}", n, SYNAP_VERSION_STRING);
+        let s = unsafe { CStr::from_ptr(synap_version_string()) };
+        assert_eq!(s.to_str().unwrap(), SYNAP_VERSION_STRING);
+    }
+
+    #[test]
+    fn strerror_and_last_error_are_static_strings() {
+        unsafe {
+            assert!(!synap_strerror(SYNAP_EINVAL).is_null());
+            assert!(!synap_strerror(12345).is_null());
+            assert!(!synap_last_error().is_null());
+            synap_free(std::ptr::null_mut());
+        }
+    }
+}

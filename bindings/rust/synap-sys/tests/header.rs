@@ -1,0 +1,107 @@
+//! The hand-written declarations against the header they were written from:
+//! every `SYNAP_API` function and every numeric `#define SYNAP_*` of
+//! capi/include/synap/synap.h must be declared in src/lib.rs (with the same
+//! value), and nothing else. Skipped when the crate is built outside the
+//! Synap repository.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const RUST_SOURCE: &str = include_str!("../src/lib.rs");
+
+fn header() -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../capi/include/synap/synap.h");
+    std::fs::read_to_string(path).ok()
+}
+
+/// "0x10u", "(-13)", "42" -> the number.
+fn parse_number(text: &str) -> Option<i64> {
+    let t = text.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    let t = t.trim_end_matches(['u', 'U', 'l', 'L']);
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let v = match t.strip_prefix("0x") {
+        Some(hex) => i64::from_str_radix(hex, 16).ok()?,
+        None => t.parse::<i64>().ok()?,
+    };
+    Some(if neg { -v } else { v })
+}
+
+fn header_functions(h: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in h.lines().filter(|l| l.starts_with("SYNAP_API")) {
+        let before_paren = line.split('(').next().unwrap();
+        let name = before_paren.split_whitespace().last().unwrap().trim_start_matches('*');
+        out.push(name.to_string());
+    }
+    out
+}
+
+fn header_constants(h: &str) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for line in h.lines() {
+        let rest = match line.strip_prefix("#define ") {
+            Some(r) => r,
+            None => continue,
+        };
+        let rest = rest.split("/*").next().unwrap().trim();
+        let mut parts = rest.splitn(2, char::is_whitespace);
+        let name = parts.next().unwrap();
+        let value = parts.next().unwrap_or("").trim();
+        if let Some(v) = parse_number(value) {
+            out.insert(name.to_string(), v);
+        }
+    }
+    out
+}
+
+fn rust_constants() -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for line in RUST_SOURCE.lines() {
+        let rest = match line.trim().strip_prefix("pub const ") {
+            Some(r) => r,
+            None => continue,
+        };
+        let name = rest.split(':').next().unwrap().trim();
+        let value = rest.split('=').nth(1).unwrap_or("").trim().trim_end_matches(';');
+        if let Some(v) = parse_number(value) {
+            out.insert(name.to_string(), v);
+        }
+    }
+    out
+}
+
+#[test]
+fn header_matches() {
+    let h = match header() {
+        Some(h) => h,
+        None => {
+            eprintln!("synap.h not found beside this crate; skipping the comparison");
+            return;
+        }
+    };
+
+    let funcs = header_functions(&h);
+    assert!(funcs.len() > 40, "parsed only {} functions from synap.h", funcs.len());
+    for f in &funcs {
+        assert!(RUST_SOURCE.contains(&format!("pub fn {}(", f)), "synap.h declares {} but synap-sys does not", f);
+    }
+    let declared = RUST_SOURCE.matches("pub fn synap_").count();
+    assert_eq!(declared, funcs.len(), "synap-sys declares functions that synap.h does not have");
+
+    let hc = header_constants(&h);
+    let rc = rust_constants();
+    for (name, v) in &hc {
+        assert_eq!(rc.get(name), Some(v), "synap.h: {} = {}; synap-sys differs or lacks it", name, v);
+    }
+    for name in rc.keys() {
+        assert!(hc.contains_key(name), "synap-sys has {} which synap.h does not define", name);
+    }
+    assert!(h.contains(&format!("#define SYNAP_VERSION_STRING \"{}\"", synap_sys::SYNAP_VERSION_STRING)));
+    assert!(h.contains("SYNAP_VERSION_MAJOR * 10000 + SYNAP_VERSION_MINOR * 100 + SYNAP_VERSION_PATCH"));
+    for ty in ["synap_progress_fn", "synap_key_fn", "synap_acked_fn", "synap_ticket"] {
+        assert!(h.contains(ty) && RUST_SOURCE.contains(&format!("pub type {} =", ty)), "{}", ty);
+    }
+}
