@@ -273,9 +273,8 @@ void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
 }
 
 Status KvStore::Replay(std::span<const uint8_t> record) {
-  std::vector<Op> ops;
-  SYNAP_RETURN_IF_ERROR(DecodeRecord(record, &ops));
-  for (const Op& op : ops) {
+  SYNAP_RETURN_IF_ERROR(DecodeRecord(record, &replay_ops_));  // reused: no allocation per record
+  for (const Op& op : replay_ops_) {
     if (op.kind == OpKind::kFlushAll) {
       for (Shard& s : shards_) s.table.Clear();
       used_memory_.store(0, std::memory_order_relaxed);

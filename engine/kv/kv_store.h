@@ -196,6 +196,7 @@ class KvStore {
   std::atomic<uint64_t> expired_{0}, evicted_{0}, writes_{0};
   std::atomic<uint32_t> sweep_shard_{0};
   std::mutex evict_mu_;  // one evictor at a time
+  std::vector<Op> replay_ops_;  // Replay's scratch (recovery is single-threaded)
 };
 
 // ---- template definitions ----

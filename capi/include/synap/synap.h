@@ -359,7 +359,14 @@ SYNAP_API int synap_flushall(synap_db* db);
  * acknowledgement has come; or it registers a callback with
  * synap_on_acked(). Either way no thread blocks on fsync. Results known at
  * once (NOTSET, the new integer of INCRBY) are returned at once but, like
- * the write, hold only once the ticket is acknowledged.
+ * the write, hold only once the ticket is acknowledged. A call that writes
+ * nothing (NOTSET, DEL of absent keys) returns the ticket of the pending
+ * write its answer rests on, or 0 when it rests only on acknowledged state.
+ * SYNAP_SET_GET is refused (SYNAP_EINVAL) by synap_set_async: the old value
+ * has nowhere to go. MSET with n = 0 is SYNAP_EINVAL; DEL, EXISTS and MGET
+ * with n = 0 succeed and do nothing. Callbacks still pending at
+ * synap_close() run before it returns, with SYNAP_OK if the close flushed
+ * their writes or the error that stopped it.
  */
 typedef uint64_t synap_ticket;
 
@@ -377,7 +384,9 @@ SYNAP_API int synap_mset_async(synap_db* db, size_t n, const void* const* keys, 
  * be acknowledged then). Never blocks. */
 SYNAP_API int synap_acked(synap_db* db, synap_ticket* acked);
 
-/* Blocks until `ticket` is acknowledged: SYNAP_OK, or the log's error. */
+/* Blocks until `ticket` is acknowledged: SYNAP_OK, or the log's error.
+ * SYNAP_EINVAL for a ticket this handle never handed out (it would never be
+ * acknowledged). */
 SYNAP_API int synap_wait(synap_db* db, synap_ticket ticket);
 
 /* A file descriptor (eventfd, non-blocking) that becomes readable whenever
@@ -385,7 +394,8 @@ SYNAP_API int synap_wait(synap_db* db, synap_ticket ticket);
  * then call synap_acked(). Owned by the handle (do not close it). */
 SYNAP_API int synap_event_fd(synap_db* db, int* fd);
 
-/* Calls fn(user, ticket, result) once `ticket` is acknowledged (result
+/* SYNAP_EINVAL for a ticket never handed out, as synap_wait().
+ * Calls fn(user, ticket, result) once `ticket` is acknowledged (result
  * SYNAP_OK) or can never be (the log's error). It runs at once on the calling
  * thread if that is already known, else on libsynap's commit thread, where it
  * must be short and must not call into libsynap. */

@@ -1,0 +1,180 @@
+"""Finding and loading libsynap, and the ctypes prototype of every function.
+
+The library is looked for, in order, at:
+
+1. ``$SYNAP_LIBRARY`` -- the full path of ``libsynap.so.1``;
+2. ``$SYNAP_BUILD_DIR/capi/libsynap.so.1`` -- a meson build directory;
+3. the system: ``ctypes.util.find_library("synap")``, then ``libsynap.so.1``.
+
+It is loaded once, on first use (``load()``), so that ``import synap`` works
+without it. Every function gets argtypes and restype: a wrong Python type
+fails in ctypes, before C sees it. Functions that return memory the caller
+must free (values, JSON) return it through ``void**`` out-parameters, read as
+``c_void_p`` and freed with ``synap_free`` by the caller of these prototypes.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint, c_uint32, c_uint64,
+                    c_void_p)
+
+from .errors import LibraryNotFound
+
+# The header this module was written against (synap.h's SYNAP_VERSION_*).
+HEADER_MAJOR = 0
+HEADER_MINOR = 2
+HEADER_PATCH = 0
+
+# Opaque handles.
+db_p = c_void_p
+options_p = c_void_p
+ticket_t = c_uint64
+
+# Callback types (synap.h: synap_progress_fn, synap_key_fn, synap_acked_fn).
+PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_uint64, c_uint64)
+KEY_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
+ACKED_FN = CFUNCTYPE(None, c_void_p, c_uint64, c_int)
+
+# Array-of-buffers parameters (const void* const* keys): a c_char_p array keeps
+# a reference to each bytes object it points into, so they outlive the call.
+keys_p = POINTER(c_char_p)
+lens_p = POINTER(c_size_t)
+vals_out_p = POINTER(c_void_p)
+void_pp = POINTER(c_void_p)
+size_p = POINTER(c_size_t)
+u64_p = POINTER(c_uint64)
+i64_p = POINTER(c_int64)
+ticket_p = POINTER(ticket_t)
+
+# name: (restype, [argtypes])
+PROTOTYPES = {
+    # Versions, codes, memory
+    "synap_version_number": (c_int, []),
+    "synap_version_string": (c_char_p, []),  # static: never freed
+    "synap_strerror": (c_char_p, [c_int]),  # static: never freed
+    "synap_last_error": (c_char_p, []),  # owned by libsynap
+    "synap_free": (None, [c_void_p]),
+    # Options
+    "synap_options_create": (c_int, [POINTER(options_p)]),
+    "synap_options_destroy": (None, [options_p]),
+    "synap_options_set": (c_int, [options_p, c_char_p, c_char_p]),
+    "synap_options_get": (c_int, [options_p, c_char_p, c_char_p, c_size_t, size_p]),
+    "synap_options_set_fsync_mode": (c_int, [options_p, c_int]),
+    "synap_options_set_maxmemory": (c_int, [options_p, c_uint64]),
+    "synap_options_set_snapshot_interval": (c_int, [options_p, c_uint32]),
+    "synap_options_set_progress": (c_int, [options_p, PROGRESS_FN, c_void_p]),
+    # Lifecycle
+    "synap_open": (c_int, [c_char_p, options_p, POINTER(db_p)]),
+    "synap_close": (c_int, [db_p]),
+    "synap_sync": (c_int, [db_p]),
+    "synap_snapshot": (c_int, [db_p]),
+    "synap_stats_json": (c_int, [db_p, void_pp, size_p]),
+    # Reads
+    "synap_get": (c_int, [db_p, c_char_p, c_size_t, void_pp, size_p]),
+    "synap_get_into": (c_int, [db_p, c_char_p, c_size_t, c_void_p, c_size_t, size_p]),
+    "synap_mget": (c_int, [db_p, c_size_t, keys_p, lens_p, vals_out_p, lens_p]),
+    "synap_exists": (c_int, [db_p, c_size_t, keys_p, lens_p, u64_p]),
+    "synap_strlen": (c_int, [db_p, c_char_p, c_size_t, u64_p]),
+    "synap_pttl": (c_int, [db_p, c_char_p, c_size_t, i64_p]),
+    "synap_dbsize": (c_int, [db_p, u64_p]),
+    "synap_scan": (c_int, [db_p, c_uint64, c_char_p, c_size_t, c_uint64, KEY_FN, c_void_p, u64_p]),
+    "synap_keys": (c_int, [db_p, c_char_p, c_size_t, KEY_FN, c_void_p]),
+    # Writes
+    "synap_set": (c_int, [db_p, c_char_p, c_size_t, c_char_p, c_size_t]),
+    "synap_set_ex": (c_int, [db_p, c_char_p, c_size_t, c_char_p, c_size_t, c_uint, c_int64, void_pp, size_p]),
+    "synap_getdel": (c_int, [db_p, c_char_p, c_size_t, void_pp, size_p]),
+    "synap_del": (c_int, [db_p, c_size_t, keys_p, lens_p, u64_p]),
+    "synap_incrby": (c_int, [db_p, c_char_p, c_size_t, c_int64, i64_p]),
+    "synap_append": (c_int, [db_p, c_char_p, c_size_t, c_char_p, c_size_t, u64_p]),
+    "synap_mset": (c_int, [db_p, c_size_t, keys_p, lens_p, keys_p, lens_p, c_uint]),
+    "synap_expire": (c_int, [db_p, c_char_p, c_size_t, c_int64, c_uint]),
+    "synap_persist": (c_int, [db_p, c_char_p, c_size_t]),
+    "synap_flushall": (c_int, [db_p]),
+    # Non-blocking writes
+    "synap_set_async": (c_int, [db_p, c_char_p, c_size_t, c_char_p, c_size_t, c_uint, c_int64, ticket_p]),
+    "synap_del_async": (c_int, [db_p, c_size_t, keys_p, lens_p, u64_p, ticket_p]),
+    "synap_incrby_async": (c_int, [db_p, c_char_p, c_size_t, c_int64, i64_p, ticket_p]),
+    "synap_mset_async": (c_int, [db_p, c_size_t, keys_p, lens_p, keys_p, lens_p, c_uint, ticket_p]),
+    "synap_acked": (c_int, [db_p, ticket_p]),
+    "synap_wait": (c_int, [db_p, ticket_t]),
+    "synap_event_fd": (c_int, [db_p, POINTER(c_int)]),
+    "synap_on_acked": (c_int, [db_p, ticket_t, ACKED_FN, c_void_p]),
+}
+
+_lock = threading.Lock()
+_lib = None
+_path = None
+
+
+def candidates():
+    """The (description, path-or-name) pairs tried, in order."""
+    out = []
+    explicit = os.environ.get("SYNAP_LIBRARY")
+    if explicit:
+        out.append(("$SYNAP_LIBRARY", explicit))
+        return out  # an explicit path is never silently replaced by another library
+    build = os.environ.get("SYNAP_BUILD_DIR")
+    if build:
+        out.append(("$SYNAP_BUILD_DIR", os.path.join(build, "capi", "libsynap.so.1")))
+    found = ctypes.util.find_library("synap")
+    if found:
+        out.append(("find_library('synap')", found))
+    out.append(("the dynamic linker", "libsynap.so.1"))
+    return out
+
+
+def _declare(lib, where):
+    missing = []
+    for name, (restype, argtypes) in PROTOTYPES.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = argtypes
+    if missing:
+        raise LibraryNotFound(
+            f"libsynap at {where} lacks {len(missing)} function(s) of synap.h "
+            f"{HEADER_MAJOR}.{HEADER_MINOR}.{HEADER_PATCH}: {', '.join(missing)}")
+    number = lib.synap_version_number()
+    major, minor = number // 10000, number // 100 % 100
+    if major != HEADER_MAJOR or minor < HEADER_MINOR:
+        raise LibraryNotFound(
+            f"libsynap at {where} is version {lib.synap_version_string().decode()} ({number}); "
+            f"these bindings need {HEADER_MAJOR}.x with x >= {HEADER_MINOR}")
+
+
+def load(path=None):
+    """Loads libsynap once and returns the ctypes.CDLL; raises LibraryNotFound.
+
+    ``path`` overrides the search (the first successful load wins for the
+    whole process)."""
+    global _lib, _path
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is not None:
+            return _lib
+        tried = [("argument", path)] if path else candidates()
+        failures = []
+        for what, where in tried:
+            try:
+                lib = ctypes.CDLL(where)
+            except OSError as e:
+                failures.append(f"  {what}: {where}: {e}")
+                continue
+            _declare(lib, where)  # a library that loads but does not fit is an error, not a skip
+            _lib, _path = lib, where
+            return lib
+        raise LibraryNotFound(
+            "cannot load libsynap; tried:\n" + "\n".join(failures) +
+            "\nSet SYNAP_LIBRARY to the path of libsynap.so.1, or SYNAP_BUILD_DIR to a meson "
+            "build directory holding capi/libsynap.so.1.")
+
+
+def path():
+    """Where the loaded library came from (None before load())."""
+    return _path
