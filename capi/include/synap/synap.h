@@ -171,8 +171,8 @@ SYNAP_API int synap_options_set_fsync_mode(synap_options* opts, int mode); /* wa
 SYNAP_API int synap_options_set_maxmemory(synap_options* opts, uint64_t bytes); /* kv.maxmemory */
 SYNAP_API int synap_options_set_snapshot_interval(synap_options* opts, uint32_t secs); /* snapshot.interval_secs */
 
-/* Recovery progress: fn(user, phase, done, total) is called from the thread
- * inside synap_open() while it loads a snapshot ("snapshot", bytes) and
+/* Recovery progress: fn(user, phase, done, total) is called on the thread
+ * that called synap_open(), while it loads a snapshot ("snapshot", bytes) and
  * replays the log ("log", bytes), at most a few times a second and once at
  * the end of each phase. It must not call into libsynap. NULL removes it. */
 typedef void (*synap_progress_fn)(void* user, const char* phase, uint64_t done, uint64_t total);
@@ -256,8 +256,9 @@ SYNAP_API int synap_pttl(synap_db* db, const void* key, size_t klen, int64_t* ms
 /* The number of keys (DBSIZE), expired ones not yet removed included, as in Redis. */
 SYNAP_API int synap_dbsize(synap_db* db, uint64_t* count);
 
-/* Called once per key by synap_scan() and synap_keys(); the key is valid
- * only during the call. */
+/* Called once per key by synap_scan() and synap_keys(), on the calling
+ * thread, after the keys are collected and without any lock held; the key is
+ * valid only during the call. Patterns are (pointer, length): no NUL needed. */
 typedef void (*synap_key_fn)(void* user, const void* key, size_t klen);
 
 /* One step of a cursor scan (SCAN): start with cursor 0; each call reports
@@ -300,7 +301,8 @@ SYNAP_API int synap_set(synap_db* db, const void* key, size_t klen, const void* 
 /* SET with flags. Returns SYNAP_OK when written, SYNAP_NOTSET when NX/XX held
  * it back. With SYNAP_SET_GET, *old (malloc'd; free with synap_free) and
  * *old_len get the previous value, or *old = NULL when there was none; old
- * and old_len may be NULL without GET. An expiry <= 0, relative or absolute,
+ * and old_len may be NULL without GET; with GET the old value is returned
+ * also when NX/XX held the write back (as Redis 7). An expiry <= 0, relative or absolute,
  * is SYNAP_EINVAL ("invalid expire time"), as in Redis; an absolute time in
  * the past (> 0) writes the key already expired, i.e. deletes it. */
 SYNAP_API int synap_set_ex(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, unsigned flags,
@@ -399,7 +401,9 @@ SYNAP_API int synap_wait(synap_db* db, synap_ticket ticket);
  * then call synap_acked(). Owned by the handle (do not close it). */
 SYNAP_API int synap_event_fd(synap_db* db, int* fd);
 
-/* SYNAP_EINVAL for a ticket never handed out, as synap_wait().
+/* SYNAP_EINVAL for a ticket never handed out, as synap_wait(); when this
+ * returns an error, fn is never called. A callback must not close the handle
+ * (nor drop a binding's last reference to it).
  * Calls fn(user, ticket, result) once `ticket` is acknowledged (result
  * SYNAP_OK) or can never be (the log's error). It runs at once on the calling
  * thread if that is already known, else on libsynap's commit thread, where it
