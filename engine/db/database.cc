@@ -43,7 +43,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
 Status Database::Recover() {
   Clock::time_point t0 = Clock::now();
   std::string reason;
-  Result<std::unique_ptr<io::IoBackend>> backend = io::OpenBackend(opts_.backend, kQueueDepth, &reason);
+  Result<std::unique_ptr<io::IoBackend>> backend =
+      opts_.make_backend ? Result<std::unique_ptr<io::IoBackend>>(opts_.make_backend())
+                         : io::OpenBackend(opts_.backend, kQueueDepth, &reason);
   if (!backend.ok()) return backend.status();
   report_.backend = (*backend)->name();
   report_.backend_fallback = reason;

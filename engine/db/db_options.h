@@ -34,6 +34,9 @@ struct DbOptions {
   SnapshotOptions snapshot;
   io::BackendKind backend = io::BackendKind::kAuto;
   ProgressFn progress;
+  // Tests: supplies the I/O backend instead of OpenBackend(backend) — e.g. a
+  // simulated disk that outlives the Database, to crash it and reopen.
+  std::function<std::unique_ptr<io::IoBackend>()> make_backend;
 
   // Sets option `name` from `value`. InvalidArgument names the option and
   // its accepted values; the options are unchanged then.

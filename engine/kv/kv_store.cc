@@ -236,7 +236,6 @@ Result<uint64_t> KvStore::Scan(uint64_t cursor, std::string_view pattern, uint64
 // ---- recovery ----
 
 void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
-  int64_t now = Now();
   Node* n = op.kind == OpKind::kFlushAll ? nullptr : s.table.Find(op.key, hash);
   int64_t before = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key.size(), n->entry.value.size())) : 0;
   switch (op.kind) {
@@ -246,7 +245,7 @@ void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
       n = nullptr;
       break;
     case OpKind::kPut:
-      if (op.expire_at_ms != 0 && op.expire_at_ms <= now) {  // already expired: nothing to keep
+      if (op.expire_at_ms != 0 && op.expire_at_ms <= Now()) {  // already expired: nothing to keep
         if (n != nullptr) s.table.Erase(op.key, hash);
         n = nullptr;
       } else if (n != nullptr) {
