@@ -2,6 +2,8 @@
 
 #include <bit>
 #include <cassert>
+#include <cstring>
+#include <new>
 
 namespace synap::kv {
 namespace {
@@ -22,8 +24,24 @@ uint64_t ReverseBits(uint64_t v) {
 }  // namespace
 
 size_t EntryBytes(size_t key_len, size_t value_len) {
-  return sizeof(Node) + kAllocHeader + sizeof(Node*) + HeapBytes(key_len) + HeapBytes(value_len);
+  return sizeof(Node) + key_len + kAllocHeader + sizeof(Node*) + HeapBytes(value_len);
 }
+
+namespace {
+
+Node* NewNode(std::string_view key, uint64_t hash, Entry entry) {
+  void* mem = ::operator new(sizeof(Node) + key.size());
+  Node* n = new (mem) Node{nullptr, hash, static_cast<uint32_t>(key.size()), std::move(entry)};
+  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
+  return n;
+}
+
+void DeleteNode(Node* n) {
+  n->~Node();
+  ::operator delete(n);
+}
+
+}  // namespace
 
 KeyTable::KeyTable() : buckets_(kMinBuckets, nullptr) {}
 
@@ -31,7 +49,7 @@ KeyTable::~KeyTable() { Clear(); }
 
 Node* KeyTable::Find(std::string_view key, uint64_t hash) const {
   for (Node* n = buckets_[hash & (buckets_.size() - 1)]; n != nullptr; n = n->next)
-    if (n->hash == hash && n->key == key) return n;
+    if (n->hash == hash && n->key() == key) return n;
   return nullptr;
 }
 
@@ -39,7 +57,7 @@ Node* KeyTable::Insert(std::string_view key, uint64_t hash, Entry entry) {
   assert(Find(key, hash) == nullptr);
   // Load factor 1, as in Redis: chains stay short and the table stays small.
   if (size_ + 1 > buckets_.size()) Resize(buckets_.size() * 2);
-  Node* n = new Node{nullptr, hash, std::string(key), std::move(entry)};
+  Node* n = NewNode(key, hash, std::move(entry));
   Node*& head = buckets_[hash & (buckets_.size() - 1)];
   n->next = head;
   head = n;
@@ -50,9 +68,9 @@ Node* KeyTable::Insert(std::string_view key, uint64_t hash, Entry entry) {
 bool KeyTable::Erase(std::string_view key, uint64_t hash) {
   for (Node** p = &buckets_[hash & (buckets_.size() - 1)]; *p != nullptr; p = &(*p)->next) {
     Node* n = *p;
-    if (n->hash != hash || n->key != key) continue;
+    if (n->hash != hash || n->key() != key) continue;
     *p = n->next;
-    delete n;
+    DeleteNode(n);
     size_--;
     MaybeShrink();
     return true;
@@ -64,7 +82,7 @@ void KeyTable::Clear() {
   for (Node*& head : buckets_) {
     while (head != nullptr) {
       Node* next = head->next;
-      delete head;
+      DeleteNode(head);
       head = next;
     }
   }

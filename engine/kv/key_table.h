@@ -26,11 +26,15 @@ struct Entry {
   uint32_t access = 0;       // eviction clock: LRU seconds, or LFU minutes<<8 | counter
 };
 
+// One key. The key's bytes follow the node in the same allocation, so a
+// lookup reads the node and its key together instead of chasing a second
+// pointer (16-byte keys would not fit std::string's inline buffer).
 struct Node {
   Node* next = nullptr;
   uint64_t hash = 0;
-  std::string key;
+  uint32_t key_len = 0;
   Entry entry;
+  std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_len}; }
 };
 
 // An estimate of the memory one key costs, used for kv.maxmemory: the node,

@@ -68,7 +68,7 @@ Status KvStore::MakeRoom() {
           default: score = 0; break;
         }
         if (best.empty() || score > best_score) {
-          best = n->key;
+          best = n->key();
           best_hash = n->hash;
           best_score = score;
         }
@@ -108,7 +108,7 @@ Result<uint64_t> KvStore::SweepExpired() {
       do {
         s.sweep_cursor = s.table.ScanStep(s.sweep_cursor, [&](const Node& n) {
           if (Expired(n.entry, now)) {
-            keys.push_back(n.key);
+            keys.emplace_back(n.key());
             hashes.push_back(n.hash);
           }
         });

@@ -223,7 +223,7 @@ Result<uint64_t> KvStore::Scan(uint64_t cursor, std::string_view pattern, uint64
       inner = s.table.ScanStep(inner, [&](const Node& n) {
         visited++;
         if (Expired(n.entry, now)) return;
-        if (match_all || GlobMatch(pattern, n.key)) out->push_back(n.key);
+        if (match_all || GlobMatch(pattern, n.key())) out->emplace_back(n.key());
       });
       // A cursor wider than this table (it shrank) still works: ScanStep masks it.
     } while (inner != 0 && visited < count);
@@ -237,7 +237,7 @@ Result<uint64_t> KvStore::Scan(uint64_t cursor, std::string_view pattern, uint64
 
 void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
   Node* n = op.kind == OpKind::kFlushAll ? nullptr : s.table.Find(op.key, hash);
-  int64_t before = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key.size(), n->entry.value.size())) : 0;
+  int64_t before = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key_len, n->entry.value.size())) : 0;
   switch (op.kind) {
     case OpKind::kFlushAll: break;  // handled by Replay: it spans every shard
     case OpKind::kDelete:
@@ -264,7 +264,7 @@ void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
       if (n != nullptr) n->entry.expire_at_ms = op.expire_at_ms;
       break;
   }
-  int64_t after = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key.size(), n->entry.value.size())) : 0;
+  int64_t after = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key_len, n->entry.value.size())) : 0;
   used_memory_.fetch_add(after - before, std::memory_order_relaxed);
 }
 

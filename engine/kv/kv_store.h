@@ -223,7 +223,7 @@ uint64_t KvStore::SnapshotStep(uint32_t shard, uint64_t cursor, uint32_t buckets
   int64_t now = Now();
   do {
     cursor = s.table.ScanStep(cursor, [&](const Node& n) {
-      if (!Expired(n.entry, now)) fn(std::string_view(n.key), std::string_view(n.entry.value), n.entry.expire_at_ms);
+      if (!Expired(n.entry, now)) fn(n.key(), std::string_view(n.entry.value), n.entry.expire_at_ms);
     });
   } while (cursor != 0 && --buckets > 0);
   return cursor;
