@@ -26,7 +26,8 @@ for b in json.load(open(f"{out}/synap_kv.json"))["benchmarks"]:
 def rocks(pattern):
     vals = []
     for f in glob.glob(f"{out}/rocksdb/{pattern}.*.txt"):
-        m = re.search(r"(\d+) ops/sec", open(f).read())
+        # The result line: "<benchmark> : <micros> micros/op <n> ops/sec ..."
+        m = re.search(r"^\w+\s+:.*?(\d+) ops/sec", open(f).read(), re.M)
         if m: vals.append(int(m.group(1)))
     return statistics.median(vals) if vals else float("nan")
 rows = [

@@ -91,6 +91,7 @@ Status Database::Recover() {
   Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(committer_.get(), wo, replay, &report_.log, replay_from);
   if (!w.ok()) return w.status();
   wal_ = std::move(*w);
+  if (replay_error.ok()) replay_error = kv_->FinishReplay();
   if (!replay_error.ok()) return replay_error;
   if (opts_.progress) opts_.progress("log", report_.log_bytes_replayed, report_.log_bytes_replayed);
   report_.log_ms = MsSince(tl);

@@ -70,6 +70,14 @@ class KeyTable {
   }
   static uint64_t NextCursor(uint64_t cursor, uint64_t mask);
 
+  // Cache hints for a lookup of `hash` soon: its bucket slot, then (once the
+  // slot is cached) the first node of its chain.
+  void PrefetchSlot(uint64_t hash) const { __builtin_prefetch(&buckets_[hash & (buckets_.size() - 1)]); }
+  void PrefetchNode(uint64_t hash) const {
+    const Node* n = buckets_[hash & (buckets_.size() - 1)];
+    if (n != nullptr) __builtin_prefetch(n);
+  }
+
   // A node picked with `rnd` (roughly uniform over non-empty buckets), or
   // nullptr when the table is empty.
   const Node* Sample(uint64_t rnd) const;

@@ -80,8 +80,11 @@ class KvStore {
 
   // ---- Recovery (before Attach; single-threaded) ----
   Status LoadSnapshotEntry(std::span<const uint8_t> rec);
-  // Applies one replayed KV record (model byte included).
+  // Applies one replayed KV record (model byte included). Records are
+  // buffered and applied in batches: FinishReplay() applies the rest, and
+  // must be called before Attach().
   Status Replay(std::span<const uint8_t> record);
+  Status FinishReplay();
   // From now on writes go to `wal`, which must outlive the store.
   void Attach(wal::Wal* wal);
 
@@ -198,7 +201,12 @@ class KvStore {
   std::atomic<uint64_t> expired_{0}, evicted_{0}, writes_{0};
   std::atomic<uint32_t> sweep_shard_{0};
   std::mutex evict_mu_;  // one evictor at a time
-  std::vector<Op> replay_ops_;  // Replay's scratch (recovery is single-threaded)
+  // Replay's batch (recovery is single-threaded).
+  static constexpr size_t kReplayBatch = 1024;
+  std::vector<uint8_t> replay_buf_;
+  std::vector<size_t> replay_ends_;
+  std::vector<Op> replay_ops_;
+  std::vector<uint64_t> replay_hashes_;
 };
 
 // ---- template definitions ----
