@@ -9,10 +9,7 @@ namespace synap::kv {
 namespace {
 
 constexpr size_t kMinBuckets = 16;
-constexpr size_t kInlineString = 15;  // libstdc++'s small-string capacity
 constexpr size_t kAllocHeader = 16;
-
-size_t HeapBytes(size_t len) { return len > kInlineString ? len + 1 + kAllocHeader : 0; }
 
 uint64_t ReverseBits(uint64_t v) {
   v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
@@ -21,18 +18,17 @@ uint64_t ReverseBits(uint64_t v) {
   return __builtin_bswap64(v);
 }
 
-}  // namespace
-
-size_t EntryBytes(size_t key_len, size_t value_len) {
-  return sizeof(Node) + key_len + kAllocHeader + sizeof(Node*) + HeapBytes(value_len);
-}
-
-namespace {
-
-Node* NewNode(std::string_view key, uint64_t hash, Entry entry) {
-  void* mem = ::operator new(sizeof(Node) + key.size());
-  Node* n = new (mem) Node{nullptr, hash, static_cast<uint32_t>(key.size()), std::move(entry)};
-  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
+Node* NewNode(std::string_view key, uint64_t hash, std::string_view value, int64_t expire_at_ms, size_t capacity) {
+  assert(capacity >= key.size() + value.size() && capacity <= UINT32_MAX);
+  void* mem = ::operator new(sizeof(Node) + capacity);
+  Node* n = new (mem) Node;
+  n->hash = hash;
+  n->expire_at_ms = expire_at_ms;
+  n->key_len = static_cast<uint32_t>(key.size());
+  n->value_len = static_cast<uint32_t>(value.size());
+  n->capacity = static_cast<uint32_t>(capacity);
+  if (!key.empty()) std::memcpy(n->bytes(), key.data(), key.size());
+  if (!value.empty()) std::memcpy(n->bytes() + key.size(), value.data(), value.size());
   return n;
 }
 
@@ -42,6 +38,10 @@ void DeleteNode(Node* n) {
 }
 
 }  // namespace
+
+size_t EntryBytes(size_t key_len, size_t value_len) {
+  return sizeof(Node) + key_len + value_len + kAllocHeader + sizeof(Node*);
+}
 
 KeyTable::KeyTable() : buckets_(kMinBuckets, nullptr) {}
 
@@ -53,17 +53,34 @@ Node* KeyTable::Find(std::string_view key, uint64_t hash) const {
   return nullptr;
 }
 
-// The caller has just seen Find() return nullptr: asserting it again here
-// would double the cost of every insert (a chain walk of cache misses).
-Node* KeyTable::Insert(std::string_view key, uint64_t hash, Entry entry) {
+void KeyTable::Put(std::string_view key, uint64_t hash, std::string_view value, int64_t expire_at_ms) {
+  Node** link = &buckets_[hash & (buckets_.size() - 1)];
+  for (; *link != nullptr; link = &(*link)->next) {
+    Node* n = *link;
+    if (n->hash != hash || n->key() != key) continue;
+    if (key.size() + value.size() <= n->capacity) {
+      std::memmove(n->bytes() + n->key_len, value.data(), value.size());
+      n->value_len = static_cast<uint32_t>(value.size());
+      n->expire_at_ms = expire_at_ms;
+      return;
+    }
+    // Outgrown: a new node with a quarter to spare, so APPEND after APPEND
+    // does not copy the whole value each time.
+    size_t need = key.size() + value.size();
+    Node* m = NewNode(key, hash, value, expire_at_ms, need + need / 4);
+    m->access = n->access;
+    m->next = n->next;
+    *link = m;
+    DeleteNode(n);
+    return;
+  }
   // Load factor 1, as in Redis: chains stay short and the table stays small.
   if (size_ + 1 > buckets_.size()) Resize(buckets_.size() * 2);
-  Node* n = NewNode(key, hash, std::move(entry));
+  Node* n = NewNode(key, hash, value, expire_at_ms, key.size() + value.size());
   Node*& head = buckets_[hash & (buckets_.size() - 1)];
   n->next = head;
   head = n;
   size_++;
-  return n;
 }
 
 bool KeyTable::Erase(std::string_view key, uint64_t hash) {

@@ -20,26 +20,34 @@
 
 namespace synap::kv {
 
+// A key's state outside the table (a pending write): value and expiry.
 struct Entry {
   std::string value;
   int64_t expire_at_ms = 0;  // Unix milliseconds; 0: no expiry
-  uint32_t access = 0;       // eviction clock: LRU seconds, or LFU minutes<<8 | counter
 };
 
-// One key. The key's bytes follow the node in the same allocation, so a
-// lookup reads the node and its key together instead of chasing a second
-// pointer (16-byte keys would not fit std::string's inline buffer).
+// One key in the table: a header, then the key's bytes, then the value's,
+// in one allocation. A lookup reads the header and the key from the same
+// cache line (16-byte keys fit beside the header) and a GET copies the
+// value from the next ones, with no pointer to chase.
 struct Node {
   Node* next = nullptr;
   uint64_t hash = 0;
+  int64_t expire_at_ms = 0;  // Unix milliseconds; 0: no expiry
+  uint32_t access = 0;       // eviction clock: LRU seconds, or LFU minutes<<8 | counter;
+                             // readers holding the shared lock update it with atomic_ref
   uint32_t key_len = 0;
-  Entry entry;
-  std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_len}; }
+  uint32_t value_len = 0;
+  uint32_t capacity = 0;     // bytes after the header: key_len + value_len + slack
+
+  char* bytes() { return reinterpret_cast<char*>(this + 1); }
+  const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view key() const { return {bytes(), key_len}; }
+  std::string_view value() const { return {bytes() + key_len, value_len}; }
 };
 
-// An estimate of the memory one key costs, used for kv.maxmemory: the node,
-// its bucket slot, and the heap blocks of strings too long for the inline
-// buffer, each with an allocator header.
+// An estimate of the memory one key costs, used for kv.maxmemory: the node
+// with its bytes and allocator header, and its bucket slot.
 size_t EntryBytes(size_t key_len, size_t value_len);
 
 class KeyTable {
@@ -50,8 +58,9 @@ class KeyTable {
   KeyTable& operator=(const KeyTable&) = delete;
 
   Node* Find(std::string_view key, uint64_t hash) const;
-  // Inserts a key (which must be absent) and returns its node.
-  Node* Insert(std::string_view key, uint64_t hash, Entry entry);
+  // Sets a key's value and expiry, inserting it if absent. An existing key
+  // keeps its eviction clock; its node moves when the value outgrows it.
+  void Put(std::string_view key, uint64_t hash, std::string_view value, int64_t expire_at_ms);
   // Removes a key; false if it was absent.
   bool Erase(std::string_view key, uint64_t hash);
   void Clear();

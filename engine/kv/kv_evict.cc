@@ -56,15 +56,15 @@ Status KvStore::MakeRoom() {
         Shard& s = shards_[r % shards_.size()];
         std::shared_lock<std::shared_mutex> lk(s.mu);
         const Node* n = s.table.Sample(NextRandom());
-        if (n == nullptr || (vol && n->entry.expire_at_ms == 0)) continue;
+        if (n == nullptr || (vol && n->expire_at_ms == 0)) continue;
         int64_t score = 0;  // higher evicts first
-        uint32_t access = std::atomic_ref<uint32_t>(const_cast<uint32_t&>(n->entry.access)).load(std::memory_order_relaxed);
+        uint32_t access = std::atomic_ref<uint32_t>(const_cast<uint32_t&>(n->access)).load(std::memory_order_relaxed);
         switch (opts_.policy) {
           case EvictionPolicy::kAllKeysLru:
           case EvictionPolicy::kVolatileLru: score = now / 1000 - access; break;
           case EvictionPolicy::kAllKeysLfu:
           case EvictionPolicy::kVolatileLfu: score = 255 - static_cast<int64_t>(access & 0xff); break;
-          case EvictionPolicy::kVolatileTtl: score = -n->entry.expire_at_ms; break;
+          case EvictionPolicy::kVolatileTtl: score = -n->expire_at_ms; break;
           default: score = 0; break;
         }
         if (best.empty() || score > best_score) {
@@ -80,7 +80,7 @@ Status KvStore::MakeRoom() {
                                  EvictionPolicyName(opts_.policy));
     Locked locked(this, std::span(&best_hash, 1));
     Current cur = Lookup(ShardOf(best_hash), best, best_hash, now);
-    if (cur.entry == nullptr) continue;  // deleted meanwhile
+    if (!cur.present) continue;  // deleted meanwhile
     Op op{OpKind::kDelete, best, {}, 0, 0};
     Result<Lsn> lsn = LogAndQueue(locked, std::span(&op, 1), std::span(&best_hash, 1), now);
     if (!lsn.ok()) return lsn.status();
@@ -107,7 +107,7 @@ Result<uint64_t> KvStore::SweepExpired() {
       // sweep_cursor is only touched here, and one sweeper runs at a time.
       do {
         s.sweep_cursor = s.table.ScanStep(s.sweep_cursor, [&](const Node& n) {
-          if (Expired(n.entry, now)) {
+          if (Expired(n.expire_at_ms, now)) {
             keys.emplace_back(n.key());
             hashes.push_back(n.hash);
           }
@@ -123,7 +123,7 @@ Result<uint64_t> KvStore::SweepExpired() {
       // Only a key whose current state is the table's expired node: a
       // pending write may have brought it back or deleted it already.
       Current cur = Lookup(s, keys[i], hashes[i], now);
-      if (cur.entry != nullptr || cur.lsn != 0 || cur.bytes == 0) continue;
+      if (cur.present || cur.lsn != 0 || cur.bytes == 0) continue;
       ops.push_back(Op{OpKind::kDelete, keys[i], {}, 0, 0});
       op_hashes.push_back(hashes[i]);
     }

@@ -40,12 +40,12 @@ Status KvStore::CheckValue(size_t len) const {
 // minutes<<8 | a logarithmic counter that loses one per idle minute and grows
 // with probability 1/((counter-5)*10+1): Redis's lfu-decay-time 1 and
 // lfu-log-factor 10.
-void KvStore::Touch(const Entry& e) const {
+void KvStore::Touch(const Node& n) const {
   EvictionPolicy p = opts_.policy;
   if (p == EvictionPolicy::kNoEviction || p == EvictionPolicy::kAllKeysRandom ||
       p == EvictionPolicy::kVolatileRandom || p == EvictionPolicy::kVolatileTtl)
     return;  // nobody reads the clock: keep readers off the entry's cache line
-  std::atomic_ref<uint32_t> access(const_cast<uint32_t&>(e.access));
+  std::atomic_ref<uint32_t> access(const_cast<uint32_t&>(n.access));
   int64_t now = Now();
   if (p == EvictionPolicy::kAllKeysLru || p == EvictionPolicy::kVolatileLru) {
     access.store(static_cast<uint32_t>(now / 1000), std::memory_order_relaxed);
@@ -114,15 +114,10 @@ void KvStore::ApplyToTable(Shard& s, PendingWrite& w) {
     s.table.Clear();
     return;
   }
-  Node* n = s.table.Find(w.key, w.hash);
   if (w.deleted) {
-    if (n != nullptr) s.table.Erase(w.key, w.hash);
-  } else if (n != nullptr) {
-    uint32_t access = n->entry.access;
-    n->entry = std::move(w.entry);
-    n->entry.access = access;
+    s.table.Erase(w.key, w.hash);
   } else {
-    s.table.Insert(w.key, w.hash, std::move(w.entry));
+    s.table.Put(w.key, w.hash, w.entry.value, w.entry.expire_at_ms);
   }
 }
 
@@ -133,7 +128,10 @@ KvStore::Current KvStore::Lookup(Shard& s, std::string_view key, uint64_t hash, 
     const PendingWrite* w = it->second;
     c.lsn = w->lsn;
     if (!w->deleted) c.bytes = static_cast<int64_t>(EntryBytes(key.size(), w->entry.value.size()));
-    if (!w->deleted && !Expired(w->entry, now)) c.entry = &w->entry;
+    if (!w->deleted && !Expired(w->entry.expire_at_ms, now)) {
+      c.present = true;
+      c.state = KeyState{w->entry.value, w->entry.expire_at_ms};
+    }
     return c;
   }
   if (s.flush != nullptr) {
@@ -141,8 +139,11 @@ KvStore::Current KvStore::Lookup(Shard& s, std::string_view key, uint64_t hash, 
     return c;
   }
   const Node* n = s.table.Find(key, hash);
-  if (n != nullptr) c.bytes = static_cast<int64_t>(EntryBytes(key.size(), n->entry.value.size()));
-  if (n != nullptr && !Expired(n->entry, now)) c.entry = &n->entry;
+  if (n != nullptr) c.bytes = static_cast<int64_t>(EntryBytes(key.size(), n->value_len));
+  if (n != nullptr && !Expired(n->expire_at_ms, now)) {
+    c.present = true;
+    c.state = KeyState{n->value(), n->expire_at_ms};
+  }
   return c;
 }
 
@@ -189,8 +190,8 @@ Result<int64_t> KvStore::PTtl(std::string_view key) {
   auto lk = ReadLock(s);
   int64_t now = Now();
   const Node* n = s.table.Find(key, h);
-  if (n == nullptr || Expired(n->entry, now)) return Status::NotFound("no such key");
-  return n->entry.expire_at_ms == 0 ? int64_t{-1} : n->entry.expire_at_ms - now;
+  if (n == nullptr || Expired(n->expire_at_ms, now)) return Status::NotFound("no such key");
+  return n->expire_at_ms == 0 ? int64_t{-1} : n->expire_at_ms - now;
 }
 
 uint64_t KvStore::DbSize() {
@@ -222,7 +223,7 @@ Result<uint64_t> KvStore::Scan(uint64_t cursor, std::string_view pattern, uint64
     do {
       inner = s.table.ScanStep(inner, [&](const Node& n) {
         visited++;
-        if (Expired(n.entry, now)) return;
+        if (Expired(n.expire_at_ms, now)) return;
         if (match_all || GlobMatch(pattern, n.key())) out->emplace_back(n.key());
       });
       // A cursor wider than this table (it shrank) still works: ScanStep masks it.
@@ -237,34 +238,34 @@ Result<uint64_t> KvStore::Scan(uint64_t cursor, std::string_view pattern, uint64
 
 void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
   Node* n = op.kind == OpKind::kFlushAll ? nullptr : s.table.Find(op.key, hash);
-  int64_t before = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key_len, n->entry.value.size())) : 0;
+  int64_t before = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key_len, n->value_len)) : 0;
+  int64_t after = 0;
   switch (op.kind) {
-    case OpKind::kFlushAll: break;  // handled by Replay: it spans every shard
+    case OpKind::kFlushAll: break;  // handled by the caller: it spans every shard
     case OpKind::kDelete:
       if (n != nullptr) s.table.Erase(op.key, hash);
-      n = nullptr;
       break;
     case OpKind::kPut:
       if (op.expire_at_ms != 0 && op.expire_at_ms <= Now()) {  // already expired: nothing to keep
         if (n != nullptr) s.table.Erase(op.key, hash);
-        n = nullptr;
-      } else if (n != nullptr) {
-        n->entry.value.assign(op.value);
-        n->entry.expire_at_ms = op.expire_at_ms;
       } else {
-        n = s.table.Insert(op.key, hash, Entry{std::string(op.value), op.expire_at_ms, 0});
+        s.table.Put(op.key, hash, op.value, op.expire_at_ms);
+        after = static_cast<int64_t>(EntryBytes(op.key.size(), op.value.size()));
       }
       break;
-    case OpKind::kAppendAt:
-      if (n == nullptr) n = s.table.Insert(op.key, hash, Entry{});
-      n->entry.value.resize(op.offset, '\0');
-      n->entry.value.append(op.value);
+    case OpKind::kAppendAt: {
+      std::string v(n != nullptr ? n->value() : std::string_view());
+      v.resize(op.offset, '\0');
+      v.append(op.value);
+      s.table.Put(op.key, hash, v, n != nullptr ? n->expire_at_ms : 0);
+      after = static_cast<int64_t>(EntryBytes(op.key.size(), v.size()));
       break;
+    }
     case OpKind::kSetExpiry:
-      if (n != nullptr) n->entry.expire_at_ms = op.expire_at_ms;
+      if (n != nullptr) n->expire_at_ms = op.expire_at_ms;
+      after = before;
       break;
   }
-  int64_t after = n != nullptr ? static_cast<int64_t>(EntryBytes(n->key_len, n->entry.value.size())) : 0;
   used_memory_.fetch_add(after - before, std::memory_order_relaxed);
 }
 

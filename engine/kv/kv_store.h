@@ -64,6 +64,12 @@ enum class ExpireCond : uint8_t { kAlways, kNx, kXx, kGt, kLt };
 // What a conditional write did.
 enum class Outcome : uint8_t { kDone, kNotSet, kNotFound };
 
+// A key's value (a view, valid under the shard's lock) and expiry.
+struct KeyState {
+  std::string_view value;
+  int64_t expire_at_ms = 0;
+};
+
 struct KvStats {
   uint64_t keys = 0;
   uint64_t used_memory = 0;
@@ -162,7 +168,9 @@ class KvStore {
   };
   // The key's current state as a writer sees it (pending included).
   struct Current {
-    const Entry* entry = nullptr;  // nullptr: absent or expired
+    bool present = false;          // false: absent or expired
+    KeyState state;
+    const KeyState* entry() const { return present ? &state : nullptr; }
     Lsn lsn = 0;                   // the pending write it comes from (0: the table)
     int64_t bytes = 0;             // what the key's state is counted as in used_memory
                                    // (an expired node still in the table included)
@@ -175,8 +183,8 @@ class KvStore {
   size_t ShardIndex(uint64_t hash) const { return (hash >> 48) & (shards_.size() - 1); }
   Shard& ShardOf(uint64_t hash) { return shards_[ShardIndex(hash)]; }
   Status CheckValue(size_t len) const;
-  bool Expired(const Entry& e, int64_t now) const { return e.expire_at_ms != 0 && e.expire_at_ms <= now; }
-  void Touch(const Entry& e) const;
+  static bool Expired(int64_t expire_at_ms, int64_t now) { return expire_at_ms != 0 && expire_at_ms <= now; }
+  void Touch(const Node& n) const;
   int64_t ToAbsoluteMs(ExpiryUnit unit, int64_t v, int64_t now) const;
 
   // Shared-lock entry for readers: brings the shard up to date first.
@@ -218,9 +226,9 @@ bool KvStore::Read(std::string_view key, Fn&& fn) {
   auto lk = ReadLock(s);
   const Node* n = s.table.Find(key, h);
   // The clock is read only for keys with an expiry: most reads never pay for it.
-  if (n == nullptr || (n->entry.expire_at_ms != 0 && Expired(n->entry, Now()))) return false;
-  Touch(n->entry);
-  fn(std::string_view(n->entry.value));
+  if (n == nullptr || (n->expire_at_ms != 0 && Expired(n->expire_at_ms, Now()))) return false;
+  Touch(*n);
+  fn(n->value());
   return true;
 }
 
@@ -231,7 +239,7 @@ uint64_t KvStore::SnapshotStep(uint32_t shard, uint64_t cursor, uint32_t buckets
   int64_t now = Now();
   do {
     cursor = s.table.ScanStep(cursor, [&](const Node& n) {
-      if (!Expired(n.entry, now)) fn(n.key(), std::string_view(n.entry.value), n.entry.expire_at_ms);
+      if (!Expired(n.expire_at_ms, now)) fn(n.key(), n.value(), n.expire_at_ms);
     });
   } while (cursor != 0 && --buckets > 0);
   return cursor;

@@ -28,19 +28,18 @@ Status InvalidExpire(const char* cmd) {
 }
 
 // The whole state of a key after `op`, given the state before it.
-bool StateAfter(const Op& op, const Entry* before, Entry* after) {
+bool StateAfter(const Op& op, const KeyState* before, Entry* after) {
   switch (op.kind) {
-    case OpKind::kPut: *after = Entry{std::string(op.value), op.expire_at_ms, 0}; return true;
+    case OpKind::kPut: *after = Entry{std::string(op.value), op.expire_at_ms}; return true;
     case OpKind::kAppendAt:
-      after->value = before != nullptr ? before->value : std::string();
+      after->value = before != nullptr ? std::string(before->value) : std::string();
       after->value.resize(op.offset, '\0');
       after->value.append(op.value);
       after->expire_at_ms = before != nullptr ? before->expire_at_ms : 0;
       return true;
     case OpKind::kSetExpiry:
       if (before == nullptr) return false;
-      *after = *before;
-      after->expire_at_ms = op.expire_at_ms;
+      *after = Entry{std::string(before->value), op.expire_at_ms};
       return true;
     case OpKind::kDelete:
     case OpKind::kFlushAll: return false;
@@ -73,7 +72,7 @@ Result<Lsn> KvStore::LogAndQueue(Locked&, std::span<const Op> ops, std::span<con
     Shard& s = ShardOf(hashes[i]);
     Current cur = Lookup(s, op.key, hashes[i], now);
     PendingWrite w{*lsn, std::string(op.key), hashes[i], false, false, {}};
-    w.deleted = !StateAfter(op, cur.entry, &w.entry);
+    w.deleted = !StateAfter(op, cur.entry(), &w.entry);
     int64_t after = w.deleted ? 0 : static_cast<int64_t>(EntryBytes(op.key.size(), w.entry.value.size()));
     used_memory_.fetch_add(after - cur.bytes, std::memory_order_relaxed);
     s.pending.push_back(std::move(w));
@@ -125,18 +124,18 @@ Result<Outcome> KvStore::Set(std::string_view key, std::string_view value, const
   int64_t now = Now();
   Current cur = Lookup(ShardOf(h), key, h, now);
   if (a.get && old != nullptr) {
-    if (cur.entry != nullptr) *old = cur.entry->value;
+    if (cur.present) *old = std::string(cur.state.value);
     else old->reset();
   }
-  if ((a.nx && cur.entry != nullptr) || (a.xx && cur.entry == nullptr)) {
+  if ((a.nx && cur.present) || (a.xx && !cur.present)) {
     locked.Unlock();
     SYNAP_RETURN_IF_ERROR(Finish(cur.lsn, ticket, std::span(&h, 1)));
     return Outcome::kNotSet;
   }
-  int64_t at = a.keep_ttl ? (cur.entry != nullptr ? cur.entry->expire_at_ms : 0) : ToAbsoluteMs(a.unit, a.expire, now);
+  int64_t at = a.keep_ttl ? (cur.present ? cur.state.expire_at_ms : 0) : ToAbsoluteMs(a.unit, a.expire, now);
   Op op{OpKind::kPut, key, value, 0, at};
   if (at != 0 && at <= now) {  // already expired: the key is gone
-    if (cur.entry == nullptr) {
+    if (!cur.present) {
       locked.Unlock();
       SYNAP_RETURN_IF_ERROR(Finish(cur.lsn, ticket, std::span(&h, 1)));
       return Outcome::kDone;
@@ -157,14 +156,14 @@ Result<bool> KvStore::GetDel(std::string_view key, std::string* value, Lsn* tick
   int64_t now = Now();
   Current cur = Lookup(ShardOf(h), key, h, now);
   Lsn lsn = cur.lsn;
-  if (cur.entry != nullptr) {
-    *value = cur.entry->value;
+  if (cur.present) {
+    *value = std::string(cur.state.value);
     Op op{OpKind::kDelete, key, {}, 0, 0};
     Result<Lsn> r = LogAndQueue(locked, std::span(&op, 1), std::span(&h, 1), now);
     if (!r.ok()) return r.status();
     lsn = *r;
   }
-  bool found = cur.entry != nullptr;
+  bool found = cur.present;
   locked.Unlock();
   SYNAP_RETURN_IF_ERROR(Finish(lsn, ticket, std::span(&h, 1)));
   return found;
@@ -186,7 +185,7 @@ Result<uint64_t> KvStore::Del(std::span<const std::string_view> keys, Lsn* ticke
     if (!seen.insert(keys[i]).second) continue;
     Current cur = Lookup(ShardOf(hashes[i]), keys[i], hashes[i], now);
     lsn = std::max(lsn, cur.lsn);
-    if (cur.entry == nullptr) continue;
+    if (!cur.present) continue;
     ops.push_back(Op{OpKind::kDelete, keys[i], {}, 0, 0});
     op_hashes.push_back(hashes[i]);
   }
@@ -208,12 +207,12 @@ Result<int64_t> KvStore::IncrBy(std::string_view key, int64_t delta, Lsn* ticket
   int64_t now = Now();
   Current cur = Lookup(ShardOf(h), key, h, now);
   int64_t v = 0;
-  if (cur.entry != nullptr && !ParseInt64(cur.entry->value, &v))
+  if (cur.present && !ParseInt64(cur.state.value, &v))
     return Status::InvalidArgument("value is not an integer or out of range");
   if (__builtin_add_overflow(v, delta, &v)) return Status::OutOfRange("increment or decrement would overflow");
   std::string text = std::to_string(v);
   SYNAP_RETURN_IF_ERROR(CheckValue(text.size()));
-  Op op{OpKind::kPut, key, text, 0, cur.entry != nullptr ? cur.entry->expire_at_ms : 0};
+  Op op{OpKind::kPut, key, text, 0, cur.present ? cur.state.expire_at_ms : 0};
   Result<Lsn> lsn = LogAndQueue(locked, std::span(&op, 1), std::span(&h, 1), now);
   if (!lsn.ok()) return lsn.status();
   locked.Unlock();
@@ -228,11 +227,11 @@ Result<uint64_t> KvStore::Append(std::string_view key, std::string_view value, L
   Locked locked(this, std::span(&h, 1));
   int64_t now = Now();
   Current cur = Lookup(ShardOf(h), key, h, now);
-  size_t old_len = cur.entry != nullptr ? cur.entry->value.size() : 0;
+  size_t old_len = cur.present ? cur.state.value.size() : 0;
   SYNAP_RETURN_IF_ERROR(CheckValue(old_len + value.size()));
   // An absent key is written whole: an AppendAt could land on an expired
   // node still in the table and inherit its expiry.
-  Op op = cur.entry != nullptr ? Op{OpKind::kAppendAt, key, value, old_len, 0} : Op{OpKind::kPut, key, value, 0, 0};
+  Op op = cur.present ? Op{OpKind::kAppendAt, key, value, old_len, 0} : Op{OpKind::kPut, key, value, 0, 0};
   Result<Lsn> lsn = LogAndQueue(locked, std::span(&op, 1), std::span(&h, 1), now);
   if (!lsn.ok()) return lsn.status();
   locked.Unlock();
@@ -259,7 +258,7 @@ Result<Outcome> KvStore::MSet(std::span<const std::string_view> keys, std::span<
     for (size_t i = 0; i < keys.size(); i++) {
       Current cur = Lookup(ShardOf(hashes[i]), keys[i], hashes[i], now);
       observed = std::max(observed, cur.lsn);
-      any = any || cur.entry != nullptr;
+      any = any || cur.present;
     }
     if (any) {
       locked.Unlock();
@@ -290,9 +289,9 @@ Result<Outcome> KvStore::Expire(std::string_view key, ExpiryUnit unit, int64_t v
     SYNAP_RETURN_IF_ERROR(Finish(lsn, ticket, std::span(&h, 1)));
     return o;
   };
-  if (cur.entry == nullptr) return done(cur.lsn, Outcome::kNotFound);
+  if (!cur.present) return done(cur.lsn, Outcome::kNotFound);
   int64_t at = ToAbsoluteMs(unit, value, now);
-  int64_t have = cur.entry->expire_at_ms;  // 0: none, i.e. infinitely far
+  int64_t have = cur.state.expire_at_ms;  // 0: none, i.e. infinitely far
   bool ok = cond == ExpireCond::kAlways || (cond == ExpireCond::kNx && have == 0) ||
             (cond == ExpireCond::kXx && have != 0) || (cond == ExpireCond::kGt && have != 0 && at > have) ||
             (cond == ExpireCond::kLt && (have == 0 || at < have));
@@ -310,8 +309,8 @@ Result<Outcome> KvStore::Persist(std::string_view key, Lsn* ticket) {
   Locked locked(this, std::span(&h, 1));
   int64_t now = Now();
   Current cur = Lookup(ShardOf(h), key, h, now);
-  Outcome o = cur.entry == nullptr ? Outcome::kNotFound
-              : cur.entry->expire_at_ms == 0 ? Outcome::kNotSet
+  Outcome o = !cur.present ? Outcome::kNotFound
+              : cur.state.expire_at_ms == 0 ? Outcome::kNotSet
                                               : Outcome::kDone;
   Lsn lsn = cur.lsn;
   if (o == Outcome::kDone) {
