@@ -67,6 +67,16 @@ void RandomWrite(kv::KvStore& kv, std::mt19937_64& rng) {
   }
 }
 
+// 256 KiB segments (and records small enough for them), so a few thousand
+// writes span many segments.
+void SmallSegments(DbOptions* o) {
+  o->wal.segment_bytes = 256 << 10;
+  o->wal.max_record_bytes = 32 << 10;
+  o->wal.max_batch_bytes = 32 << 10;
+  o->kv.max_value_bytes = 16 << 10;
+  o->kv.max_key_bytes = 1024;
+}
+
 TEST_F(DbTest, SnapshotPlusReplayRestoresStateWrittenDuringSnapshots) {
   opts_.wal.fsync = wal::FsyncMode::kPeriodic;
   Open();
@@ -126,11 +136,7 @@ TEST_F(DbTest, DamagedNewestSnapshotFallsBackToAnOlderOne) {
 }
 
 TEST_F(DbTest, LogSegmentsBelowTheOldestKeptSnapshotAreDeleted) {
-  opts_.wal.segment_bytes = 256 << 10;
-  opts_.wal.max_record_bytes = 32 << 10;
-  opts_.wal.max_batch_bytes = 32 << 10;
-  opts_.kv.max_value_bytes = 16 << 10;
-  opts_.kv.max_key_bytes = 1024;
+  SmallSegments(&opts_);
   opts_.snapshot.keep = 2;
   Open();
   std::string value(2000, 'v');
@@ -155,11 +161,7 @@ TEST_F(DbTest, LogSegmentsBelowTheOldestKeptSnapshotAreDeleted) {
 }
 
 TEST_F(DbTest, AllSnapshotsDamagedAndLogTrimmedRefusesToOpen) {
-  opts_.wal.segment_bytes = 256 << 10;
-  opts_.wal.max_record_bytes = 32 << 10;
-  opts_.wal.max_batch_bytes = 32 << 10;
-  opts_.kv.max_value_bytes = 16 << 10;
-  opts_.kv.max_key_bytes = 1024;
+  SmallSegments(&opts_);
   opts_.snapshot.keep = 1;
   Open();
   std::string value(2000, 'v');
