@@ -1,77 +1,14 @@
 #include "engine/kv/kv_record.h"
 
+#include "engine/base/coding.h"
+
 #include <cstring>
 
 namespace synap::kv {
 namespace {
 
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-size_t VarintBytes(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    n++;
-  }
-  return n;
-}
-
-void PutI64(int64_t v, std::string* out) {
-  uint64_t u = static_cast<uint64_t>(v);
-  char b[8];
-  for (int i = 0; i < 8; i++) b[i] = static_cast<char>(u >> (8 * i));
-  out->append(b, 8);
-}
-
-void PutBytes(std::string_view s, std::string* out) {
-  PutVarint(s.size(), out);
-  out->append(s);
-}
-
-// A bounds-checked reader: every Get fails (returns false) past the end.
-struct Reader {
-  const uint8_t* p;
-  const uint8_t* end;
-  bool Varint(uint64_t* v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p == end) return false;
-      uint8_t b = *p++;
-      r |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *v = r;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool I64(int64_t* v) {
-    if (end - p < 8) return false;
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++) u |= static_cast<uint64_t>(p[i]) << (8 * i);
-    p += 8;
-    *v = static_cast<int64_t>(u);
-    return true;
-  }
-  bool Bytes(std::string_view* s) {
-    uint64_t n;
-    if (!Varint(&n) || n > static_cast<uint64_t>(end - p)) return false;
-    *s = std::string_view(reinterpret_cast<const char*>(p), n);
-    p += n;
-    return true;
-  }
-  bool U8(uint8_t* v) {
-    if (p == end) return false;
-    *v = *p++;
-    return true;
-  }
-};
+void PutI64(int64_t v, std::string* out) { PutFixed64(static_cast<uint64_t>(v), out); }
+using Reader = ByteReader;
 
 }  // namespace
 
