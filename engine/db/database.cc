@@ -5,6 +5,7 @@
 
 #include "engine/base/json_writer.h"
 #include "engine/kv/kv_record.h"
+#include "engine/queue/queue_record.h"
 #include "engine/snapshot/snapshot_file.h"
 
 namespace synap::db {
@@ -61,6 +62,7 @@ Status Database::Recover() {
   lock_ = *lock;
 
   kv_ = std::make_unique<kv::KvStore>(opts_.kv);
+  queues_ = std::make_unique<queue::QueueStore>(opts_.queue);
   log::Lsn replay_from = 1;
   Clock::time_point ts = Clock::now();
   SYNAP_RETURN_IF_ERROR(LoadNewestSnapshot(&replay_from));
@@ -77,6 +79,8 @@ Status Database::Recover() {
       replay_error = Status::Corruption("empty record in the log");
     } else if (rec[0] == kv::kModelKv) {
       replay_error = kv_->Replay(rec);
+    } else if (rec[0] == queue::kModelQueue) {
+      replay_error = queues_->Replay(rec);
     } else {
       replay_error = Status::Unsupported("log record of unknown data model " + std::to_string(rec[0]) +
                                          " (written by a newer version?)");
@@ -96,6 +100,7 @@ Status Database::Recover() {
   if (opts_.progress) opts_.progress("log", report_.log_bytes_replayed, report_.log_bytes_replayed);
   report_.log_ms = MsSince(tl);
   kv_->Attach(wal_.get());
+  queues_->Attach(wal_.get());
   report_.total_ms = MsSince(t0);
   return Status::Ok();
 }
@@ -113,9 +118,10 @@ Status Database::LoadNewestSnapshot(log::Lsn* replay_from) {
     Result<snapshot::SnapshotMeta> r = snapshot::ReadSnapshot(
         io_, m.path,
         [&](uint8_t type, std::span<const uint8_t> payload) -> Status {
-          if (type != kv::kSnapshotKvEntry)
-            return Status::Unsupported("snapshot record of unknown type " + std::to_string(type));
-          return kv_->LoadSnapshotEntry(payload);
+          if (type == kv::kSnapshotKvEntry) return kv_->LoadSnapshotEntry(payload);
+          if (type == queue::kSnapshotQueue || type == queue::kSnapshotMessage)
+            return queues_->LoadSnapshotRecord(type, payload);
+          return Status::Unsupported("snapshot record of unknown type " + std::to_string(type));
         },
         ro);
     if (r.ok()) {
@@ -130,6 +136,7 @@ Status Database::LoadNewestSnapshot(log::Lsn* replay_from) {
     std::fprintf(stderr, "synap: skipping damaged snapshot %s: %s\n", m.path.c_str(), r.status().message().c_str());
     report_.snapshots_skipped.push_back(m.path + ": " + r.status().message());
     kv_ = std::make_unique<kv::KvStore>(opts_.kv);  // drop what the damaged one loaded
+    queues_ = std::make_unique<queue::QueueStore>(opts_.queue);
   }
   return Status::Ok();
 }
@@ -147,6 +154,7 @@ Status Database::Close() {
   if (wal_ != nullptr) st = wal_->Close();
   wal_.reset();
   kv_.reset();
+  queues_.reset();
   if (lock_ != io::kInvalidFile) io_->close(lock_);  // releases the directory
   lock_ = io::kInvalidFile;
   committer_.reset();  // after the log: it must be unregistered first
@@ -178,6 +186,7 @@ void Database::BackgroundLoop() {
     uint64_t wanted = snapshots_requested_;
     lk.unlock();
     kv_->DrainAll();
+    (void)queues_->Tick();  // an error here is the log's, reported by the next write
     if (opts_.kv.active_expire_ms != 0 && Clock::now() >= next_sweep && wal_->status().ok()) {
       kv_->SweepExpired();  // an error here is the log's, reported by the next write
       next_sweep = Clock::now() + std::chrono::milliseconds(opts_.kv.active_expire_ms);
@@ -235,6 +244,11 @@ Status Database::WriteSnapshot() {
       }
     } while (cursor != 0);
   }
+  // Queues: each copied whole under the store's lock; their records are
+  // idempotent too, so the same start LSN holds.
+  Status qs = queues_->ForEachSnapshotRecord(
+      [&](uint8_t type, std::span<const uint8_t> payload) { return (*w)->Add(type, payload); });
+  if (!qs.ok()) return fail(qs);
   Result<snapshot::SnapshotMeta> meta = (*w)->Finish();
   if (!meta.ok()) return fail(meta.status());
   // Keep the newest `keep`, and the log back to the oldest one kept, so a
@@ -269,6 +283,7 @@ std::string Database::StatsJson() {
       .U64("expired_keys", k.expired)
       .U64("evicted_keys", k.evicted)
       .EndObject();
+  j.BeginObject("queue").U64("queues", queues_->List().size()).EndObject();
   j.BeginObject("wal")
       .Str("fsync_mode", wal::FsyncModeName(opts_.wal.fsync))
       .Str("mechanism", w.mechanism)

@@ -27,6 +27,7 @@
 #include "engine/db/db_options.h"
 #include "engine/kv/kv_store.h"
 #include "engine/log/recovery.h"
+#include "engine/queue/queue_store.h"
 #include "engine/wal/group_committer.h"
 #include "engine/wal/wal.h"
 
@@ -75,6 +76,7 @@ class Database {
   Status Snapshot();
 
   kv::KvStore& kv() { return *kv_; }
+  queue::QueueStore& queues() { return *queues_; }
   wal::Wal& wal() { return *wal_; }
   const OpenReport& report() const { return report_; }
   std::string StatsJson();
@@ -94,6 +96,7 @@ class Database {
   std::unique_ptr<wal::GroupCommitter> committer_;
   std::unique_ptr<wal::Wal> wal_;
   std::unique_ptr<kv::KvStore> kv_;
+  std::unique_ptr<queue::QueueStore> queues_;
 
   std::thread background_;
   std::mutex mu_;  // guards what follows

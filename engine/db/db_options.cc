@@ -152,6 +152,13 @@ const std::vector<OptionDef>& Table() {
          return Status::Ok();
        },
        [](const DbOptions& o) { return std::string(o.kv.allow_flushall ? "true" : "false"); }},
+      {"queue.auto_create",
+       [](DbOptions* o, const std::string& n, const std::string& v) {
+         if (!ParseBool(v, &o->queue.auto_create)) return Bad(n, v, "true or false");
+         return Status::Ok();
+       },
+       [](const DbOptions& o) { return std::string(o.queue.auto_create ? "true" : "false"); }},
+      NUMBER("queue.max_payload_bytes", queue.max_payload_bytes, 1, wal::kMaxRecordBytesLimit),
       NUMBER("snapshot.interval_secs", snapshot.interval_secs, 0, 86400 * 365),
       NUMBER("snapshot.operation_threshold", snapshot.operation_threshold, 0, UINT64_MAX),
       NUMBER("snapshot.keep", snapshot.keep, 1, 100),

@@ -14,6 +14,7 @@
 #include "engine/base/status.h"
 #include "engine/io/backend.h"
 #include "engine/kv/kv_options.h"
+#include "engine/queue/queue_store.h"
 #include "engine/wal/options.h"
 
 namespace synap::db {
@@ -31,6 +32,7 @@ using ProgressFn = std::function<void(const char* phase, uint64_t done, uint64_t
 struct DbOptions {
   wal::WalOptions wal;  // wal.dir is set by Open from the data directory
   kv::KvOptions kv;
+  queue::QueueStoreOptions queue;
   SnapshotOptions snapshot;
   io::BackendKind backend = io::BackendKind::kAuto;
   ProgressFn progress;
