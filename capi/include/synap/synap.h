@@ -411,6 +411,95 @@ SYNAP_API int synap_event_fd(synap_db* db, int* fd);
 typedef void (*synap_acked_fn)(void* user, synap_ticket ticket, int result);
 SYNAP_API int synap_on_acked(synap_db* db, synap_ticket ticket, synap_acked_fn fn, void* user);
 
+/* ==== Queues ====
+ *
+ * Durable work queues (docs/queues.md): priorities 0..9 (9 first, FIFO
+ * within a priority), ack deadlines, retries, a dead-letter list per queue,
+ * delays, TTL, max depth. A message is delivered at least once: one that is
+ * not acked before its deadline, or before a crash, is delivered again
+ * (redelivered = 1); an acked message never comes back. Publish, ack, nack
+ * and the dead-letter calls return once their record is acknowledged under
+ * wal.fsync_mode, like the KV writes.
+ *
+ * Queue and consumer names are NUL-terminated strings of 1..256 bytes.
+ * Errors common to all: SYNAP_EINVAL (NULL or bad argument), SYNAP_NOTFOUND
+ * (no such queue, or no such message in the state asked), the log's errors,
+ * SYNAP_ECLOSED. Thread-safe. */
+
+/* A message header: binary key and value. */
+typedef struct synap_header {
+  const void* key;
+  size_t key_len;
+  const void* value;
+  size_t value_len;
+} synap_header;
+
+/* A delivered (or dead) message. Arrays of these are returned as ONE
+ * malloc'd block holding the array and every byte it points to: free it with
+ * a single synap_free(). The layout is fixed for SYNAP_1.x. */
+typedef struct synap_message {
+  uint64_t id;                  /* unique, kept across restarts */
+  const void* payload;
+  size_t payload_len;
+  uint32_t priority;            /* 0..9 */
+  uint32_t delivery_count;      /* 1 on the first delivery */
+  int redelivered;              /* 1 if delivered before */
+  const synap_header* headers;
+  size_t header_count;
+  const char* reason;           /* dead letters: "rejected", "max_retries", "expired"; else "" */
+} synap_message;
+
+/* Creates a queue, or checks an existing one has the same settings (else
+ * SYNAP_EINVAL). `settings` is NULL for the defaults, or "name=value" pairs
+ * separated by spaces or commas: max_depth (1000000; a publish past it is
+ * SYNAP_EBUSY "queue full"), ack_deadline_ms (30000), max_retries (5;
+ * deliveries beyond it dead-letter the message), dead_letter_max (1000000),
+ * default_priority (0), message_ttl_ms (0 = none). */
+SYNAP_API int synap_queue_declare(synap_db* db, const char* queue, const char* settings);
+/* Deletes a queue and its messages. SYNAP_NOTFOUND if absent. */
+SYNAP_API int synap_queue_delete(synap_db* db, const char* queue);
+/* Removes ready and delayed messages (not those in flight); *purged (may be NULL) gets how many. */
+SYNAP_API int synap_queue_purge(synap_db* db, const char* queue, uint64_t* purged);
+/* Calls fn once per queue name (not NUL-terminated in the callback). */
+SYNAP_API int synap_queue_list(synap_db* db, synap_key_fn fn, void* user);
+/* The queue's counters as JSON (ready, in_flight, delayed, dead_lettered,
+ * published, delivered, acked, nacked, redelivered, expired, consumers) and
+ * its settings. *json is malloc'd (synap_free). */
+SYNAP_API int synap_queue_stats_json(synap_db* db, const char* queue, char** json, size_t* len);
+
+/* Publishes one message and sets *id (may be NULL). priority: 0..9, or -1
+ * for the queue's default. delay_ms: delivered only after it. headers may be
+ * NULL when header_count is 0. An unknown queue is created with the defaults
+ * unless queue.auto_create=false (then SYNAP_NOTFOUND). SYNAP_EBUSY when the
+ * queue is full, SYNAP_ETOOLARGE over queue.max_payload_bytes. */
+SYNAP_API int synap_queue_publish(synap_db* db, const char* queue, const void* payload, size_t len, int priority,
+                                  uint64_t delay_ms, const synap_header* headers, size_t header_count, uint64_t* id);
+/* Publishes n messages as one record (all or none), default priority, no
+ * delay; ids (may be NULL) gets n ids. */
+SYNAP_API int synap_queue_publish_batch(synap_db* db, const char* queue, size_t n, const void* const* payloads,
+                                        const size_t* lens, uint64_t* ids);
+/* Hands up to max (1..10000) ready messages to `consumer`, waiting up to
+ * wait_ms for one if none is ready (0: return at once). prefetch (0: none)
+ * caps the consumer's unacked deliveries in this queue. Each message's ack
+ * deadline starts now. *msgs (one block, synap_free) and *n; *n = 0 and
+ * *msgs = NULL when nothing came. */
+SYNAP_API int synap_queue_consume(synap_db* db, const char* queue, const char* consumer, uint32_t max,
+                                  uint32_t wait_ms, uint32_t prefetch, synap_message** msgs, size_t* n);
+/* Acks n in-flight messages for good. SYNAP_NOTFOUND (nothing acked) if any
+ * id is not in flight in this queue: unknown, or acked already. */
+SYNAP_API int synap_queue_ack(synap_db* db, const char* queue, const uint64_t* ids, size_t n);
+/* Nack: requeue != 0 puts the message back at the head of its priority (or
+ * dead-letters it once its retries are spent); requeue == 0 dead-letters it
+ * (SYNAP_EBUSY if the dead-letter list is full: it stays in flight). */
+SYNAP_API int synap_queue_nack(synap_db* db, const char* queue, uint64_t id, int requeue);
+/* Dead letters, oldest first, from offset, at most limit: as consume. */
+SYNAP_API int synap_queue_dead_letters(synap_db* db, const char* queue, uint64_t offset, uint32_t limit,
+                                       synap_message** msgs, size_t* n);
+/* Moves dead letter `id` (0: all) back to ready, delivery count reset; *moved may be NULL. */
+SYNAP_API int synap_queue_requeue_dead(synap_db* db, const char* queue, uint64_t id, uint64_t* moved);
+/* Deletes every dead letter; *purged may be NULL. */
+SYNAP_API int synap_queue_purge_dead(synap_db* db, const char* queue, uint64_t* purged);
+
 #ifdef __cplusplus
 }
 #endif
