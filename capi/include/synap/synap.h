@@ -132,6 +132,8 @@ SYNAP_API void synap_free(void* ptr);
  *   kv.maxmemory_samples      keys sampled per eviction, 1..64   5
  *   kv.active_expire_ms       period of the active expiry sweep, 0 = off, 1..60000  100
  *   kv.allow_flushall         true | false                       false
+ *   queue.auto_create         a publish creates an unknown queue true
+ *   queue.max_payload_bytes   largest message payload            4 MiB
  *   snapshot.interval_secs    take one this often, 0 = never     600
  *   snapshot.operation_threshold  take one after this many writes, 0 = never  1000000
  *   snapshot.keep             snapshots kept, 1..100             5
