@@ -664,6 +664,12 @@ Status QueueStore::ForEachSnapshotRecord(const std::function<Status(uint8_t, std
   std::vector<std::pair<uint8_t, std::string>> recs;
   {
     std::lock_guard<std::mutex> lk(mu_);
+    // Memory already holds transitions whose records may not be durable (an
+    // ack, say). A snapshot must not: if the log then lost the record, the
+    // snapshot would keep its effect (an unacknowledged ack would lose the
+    // message). So copy only once everything applied is acknowledged: no
+    // record can be appended while we hold the lock.
+    if (wal_ != nullptr) SYNAP_RETURN_IF_ERROR(wal_->WaitFor(wal_->last_lsn()));
     for (const auto& [name, q] : queues_) {
       std::string r;
       PutBytes(name, &r);

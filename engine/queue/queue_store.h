@@ -143,9 +143,10 @@ class QueueStore {
   Result<uint64_t> Tick();
 
   // ---- Snapshots ----
-  // Calls fn(type, payload) for every queue and message, each queue copied
-  // under the lock. Records are idempotent, so the log from any LSN at or
-  // before the call replays onto the result.
+  // Calls fn(type, payload) for every queue and message, copied under the
+  // lock once every applied record is acknowledged (the copy holds nothing
+  // the log could still lose). Records are idempotent, so the log from any
+  // LSN at or before the call replays onto the result.
   Status ForEachSnapshotRecord(const std::function<Status(uint8_t, std::span<const uint8_t>)>& fn);
 
  private:
