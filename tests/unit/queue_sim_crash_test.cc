@@ -17,7 +17,7 @@
 
 #include "engine/db/database.h"
 #include "engine/io/sim_backend.h"
-#include "tests/support/forwarding_backend.h"
+#include "tests/support/sim_db.h"
 
 namespace synap::queue {
 namespace {
@@ -31,21 +31,7 @@ void RunSeed(uint64_t seed) {
   SCOPED_TRACE("seed " + std::to_string(seed) + " (SYNAP_SIM_SEED=" + std::to_string(seed) + " to replay)");
   std::mt19937_64 rng(seed);
   io::SimBackend sim(seed);
-  sim.set_crash_mode(seed % 2 ? io::SimBackend::CrashMode::kTornUnsynced : io::SimBackend::CrashMode::kDropUnsynced);
-  db::DbOptions opts;
-  opts.make_backend = [&] { return std::make_unique<testing::ForwardingBackend>(&sim); };
-  opts.wal.fsync = wal::FsyncMode::kAlways;
-  opts.wal.segment_bytes = 64 << 10;
-  opts.wal.max_record_bytes = 16 << 10;
-  opts.wal.max_batch_bytes = 16 << 10;
-  opts.wal.preallocate = log::Preallocate::kNone;
-  opts.kv.max_key_bytes = 64;
-  opts.kv.max_value_bytes = 8 << 10;
-  opts.kv.active_expire_ms = 0;
-  opts.queue.max_payload_bytes = 4096;
-  opts.snapshot.interval_secs = 0;
-  opts.snapshot.operation_threshold = 0;
-  opts.snapshot.keep = 2;
+  db::DbOptions opts = testing::SimDbOptions(&sim, seed);
   opts.queue.clock = [] { return int64_t{1'700'000'000'000}; };  // no deadline ever passes
 
   std::map<uint64_t, Published> live;     // published (acknowledged), not acked
