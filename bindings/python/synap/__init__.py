@@ -11,18 +11,18 @@ synap._lib. It is loaded on first use; load_library() loads it explicitly.
 """
 
 from . import _lib
-from ._db import Database, Ticket, open, option_name
+from ._db import Database, Message, Ticket, open, option_name
 from .errors import (Busy, Closed, Corruption, Internal, InvalidArgument, LibraryNotFound, Locked, NoSpace,
-                     OutOfMemory, OutOfRange, PermissionDenied, ReadOnly, StorageIOError, SynapError, TooLarge,
-                     Unsupported, error_from_code)
+                     NotFound, OutOfMemory, OutOfRange, PermissionDenied, ReadOnly, StorageIOError, SynapError,
+                     TooLarge, Unsupported, error_from_code)
 
 __version__ = "0.2.0"
 
 __all__ = [
-    "open", "Database", "Ticket", "option_name", "load_library", "library_version", "library_path",
+    "open", "Database", "Message", "Ticket", "option_name", "load_library", "library_version", "library_path",
     "SynapError", "InvalidArgument", "TooLarge", "Corruption", "StorageIOError", "NoSpace", "ReadOnly",
     "Locked", "Closed", "Busy", "Unsupported", "OutOfMemory", "Internal", "OutOfRange", "PermissionDenied",
-    "LibraryNotFound", "error_from_code",
+    "NotFound", "LibraryNotFound", "error_from_code",
 ]
 
 

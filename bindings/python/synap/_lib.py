@@ -17,8 +17,8 @@ import ctypes
 import ctypes.util
 import os
 import threading
-from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint, c_uint32, c_uint64,
-                    c_void_p)
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_int64, c_size_t, c_uint, c_uint32,
+                    c_uint64, c_void_p)
 
 from .errors import LibraryNotFound
 
@@ -47,6 +47,37 @@ size_p = POINTER(c_size_t)
 u64_p = POINTER(c_uint64)
 i64_p = POINTER(c_int64)
 ticket_p = POINTER(ticket_t)
+
+
+
+# synap.h "Queues": the two structs, field for field. Pointers to bytes are
+# c_void_p (binary, not NUL-terminated); `reason` is a NUL-terminated string.
+class synap_header(Structure):  # noqa: N801 - the C name
+    _fields_ = [
+        ("key", c_void_p),
+        ("key_len", c_size_t),
+        ("value", c_void_p),
+        ("value_len", c_size_t),
+    ]
+
+
+class synap_message(Structure):  # noqa: N801 - the C name
+    _fields_ = [
+        ("id", c_uint64),
+        ("payload", c_void_p),
+        ("payload_len", c_size_t),
+        ("priority", c_uint32),
+        ("delivery_count", c_uint32),
+        ("redelivered", c_int),
+        ("headers", POINTER(synap_header)),
+        ("header_count", c_size_t),
+        ("reason", c_char_p),
+    ]
+
+
+header_p = POINTER(synap_header)
+message_p = POINTER(synap_message)
+message_pp = POINTER(message_p)
 
 # name: (restype, [argtypes])
 PROTOTYPES = {
@@ -101,7 +132,26 @@ PROTOTYPES = {
     "synap_wait": (c_int, [db_p, ticket_t]),
     "synap_event_fd": (c_int, [db_p, POINTER(c_int)]),
     "synap_on_acked": (c_int, [db_p, ticket_t, ACKED_FN, c_void_p]),
+    # Queues
+    "synap_queue_declare": (c_int, [db_p, c_char_p, c_char_p]),
+    "synap_queue_delete": (c_int, [db_p, c_char_p]),
+    "synap_queue_purge": (c_int, [db_p, c_char_p, u64_p]),
+    "synap_queue_list": (c_int, [db_p, KEY_FN, c_void_p]),
+    "synap_queue_stats_json": (c_int, [db_p, c_char_p, void_pp, size_p]),  # char** json, read as void*
+    "synap_queue_publish": (c_int, [db_p, c_char_p, c_char_p, c_size_t, c_int, c_uint64, header_p, c_size_t,
+                                    u64_p]),
+    "synap_queue_publish_batch": (c_int, [db_p, c_char_p, c_size_t, keys_p, lens_p, u64_p]),
+    "synap_queue_consume": (c_int, [db_p, c_char_p, c_char_p, c_uint32, c_uint32, c_uint32, message_pp, size_p]),
+    "synap_queue_ack": (c_int, [db_p, c_char_p, u64_p, c_size_t]),
+    "synap_queue_nack": (c_int, [db_p, c_char_p, c_uint64, c_int]),
+    "synap_queue_dead_letters": (c_int, [db_p, c_char_p, c_uint64, c_uint32, message_pp, size_p]),
+    "synap_queue_requeue_dead": (c_int, [db_p, c_char_p, c_uint64, u64_p]),
+    "synap_queue_purge_dead": (c_int, [db_p, c_char_p, u64_p]),
 }
+
+# Functions a library of the same version may lack (it predates them): they
+# are left undeclared and the methods that need them raise Unsupported.
+OPTIONAL = frozenset(name for name in PROTOTYPES if name.startswith("synap_queue_"))
 
 _lock = threading.Lock()
 _lib = None
@@ -131,7 +181,8 @@ def _declare(lib, where):
         try:
             fn = getattr(lib, name)
         except AttributeError:
-            missing.append(name)
+            if name not in OPTIONAL:
+                missing.append(name)
             continue
         fn.restype = restype
         fn.argtypes = argtypes
@@ -173,6 +224,11 @@ def load(path=None):
             "cannot load libsynap; tried:\n" + "\n".join(failures) +
             "\nSet SYNAP_LIBRARY to the path of libsynap.so.1, or SYNAP_BUILD_DIR to a meson "
             "build directory holding capi/libsynap.so.1.")
+
+
+def has(name):
+    """Whether the loaded library exports the function ``name``."""
+    return hasattr(load(), name)
 
 
 def path():

@@ -1,7 +1,8 @@
 """Exceptions raised by the synap package, one class per SYNAP_E* result code.
 
 Every exception raised for a failed libsynap call is a :class:`SynapError`
-whose ``code`` is the negative result code from ``synap.h`` and whose
+whose ``code`` is the negative result code from ``synap.h`` (or
+SYNAP_NOTFOUND, for :class:`NotFound`, where a call needs the thing to exist) and whose
 ``message`` is ``synap_last_error()`` read right after the failing call (or
 ``synap_strerror(code)`` when the library left no message).
 """
@@ -39,6 +40,12 @@ class SynapError(Exception):
     def __str__(self):
         name = _NAMES.get(self.code, str(self.code))
         return f"{self.message} ({name})" if self.message else name
+
+
+class NotFound(SynapError, KeyError):
+    """SYNAP_NOTFOUND where absence is an error: no such queue, or no such message
+    in the state asked (e.g. acking a message that is not in flight). KV reads
+    report an absent key by their return value instead (None, -2, False)."""
 
 
 class InvalidArgument(SynapError, ValueError):
@@ -98,6 +105,7 @@ class PermissionDenied(SynapError):
 
 
 _CLASSES = {
+    NOTFOUND: NotFound,
     EINVAL: InvalidArgument,
     ETOOLARGE: TooLarge,
     ECORRUPT: Corruption,
@@ -115,6 +123,7 @@ _CLASSES = {
 }
 
 _NAMES = {
+    NOTFOUND: "SYNAP_NOTFOUND",
     EINVAL: "SYNAP_EINVAL",
     ETOOLARGE: "SYNAP_ETOOLARGE",
     ECORRUPT: "SYNAP_ECORRUPT",
@@ -137,7 +146,8 @@ del _code, _cls
 
 
 def error_from_code(code, message=""):
-    """The exception instance for a negative result code (SynapError if unknown)."""
+    """The exception instance for a negative result code, or SYNAP_NOTFOUND
+    (NotFound); SynapError if unknown."""
     return _CLASSES.get(code, SynapError)(code, message)
 
 
