@@ -93,6 +93,38 @@ pub type synap_key_fn = Option<unsafe extern "C" fn(user: *mut c_void, key: *con
 /// Called once a ticket is acknowledged, or can never be.
 pub type synap_acked_fn = Option<unsafe extern "C" fn(user: *mut c_void, ticket: synap_ticket, result: c_int)>;
 
+/// `synap_header`: a message header, binary key and value.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct synap_header {
+    pub key: *const c_void,
+    pub key_len: usize,
+    pub value: *const c_void,
+    pub value_len: usize,
+}
+
+/// `synap_message`: a delivered (or dead) message. Arrays of these come as
+/// ONE malloc'd block holding the array and every byte it points to: free it
+/// with a single synap_free(). The layout is fixed for SYNAP_1.x.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct synap_message {
+    /// Unique, kept across restarts.
+    pub id: u64,
+    pub payload: *const c_void,
+    pub payload_len: usize,
+    /// 0..9.
+    pub priority: u32,
+    /// 1 on the first delivery.
+    pub delivery_count: u32,
+    /// 1 if delivered before.
+    pub redelivered: c_int,
+    pub headers: *const synap_header,
+    pub header_count: usize,
+    /// Dead letters: "rejected", "max_retries", "expired"; else "".
+    pub reason: *const c_char,
+}
+
 extern "C" {
     // ==== Versions ====
     pub fn synap_version_number() -> c_int;
@@ -268,6 +300,59 @@ extern "C" {
     pub fn synap_wait(db: *mut synap_db, ticket: synap_ticket) -> c_int;
     pub fn synap_event_fd(db: *mut synap_db, fd: *mut c_int) -> c_int;
     pub fn synap_on_acked(db: *mut synap_db, ticket: synap_ticket, func: synap_acked_fn, user: *mut c_void) -> c_int;
+
+    // ==== Queues ====
+    pub fn synap_queue_declare(db: *mut synap_db, queue: *const c_char, settings: *const c_char) -> c_int;
+    pub fn synap_queue_delete(db: *mut synap_db, queue: *const c_char) -> c_int;
+    pub fn synap_queue_purge(db: *mut synap_db, queue: *const c_char, purged: *mut u64) -> c_int;
+    pub fn synap_queue_list(db: *mut synap_db, func: synap_key_fn, user: *mut c_void) -> c_int;
+    pub fn synap_queue_stats_json(
+        db: *mut synap_db,
+        queue: *const c_char,
+        json: *mut *mut c_char,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_queue_publish(
+        db: *mut synap_db,
+        queue: *const c_char,
+        payload: *const c_void,
+        len: usize,
+        priority: c_int,
+        delay_ms: u64,
+        headers: *const synap_header,
+        header_count: usize,
+        id: *mut u64,
+    ) -> c_int;
+    pub fn synap_queue_publish_batch(
+        db: *mut synap_db,
+        queue: *const c_char,
+        n: usize,
+        payloads: *const *const c_void,
+        lens: *const usize,
+        ids: *mut u64,
+    ) -> c_int;
+    pub fn synap_queue_consume(
+        db: *mut synap_db,
+        queue: *const c_char,
+        consumer: *const c_char,
+        max: u32,
+        wait_ms: u32,
+        prefetch: u32,
+        msgs: *mut *mut synap_message,
+        n: *mut usize,
+    ) -> c_int;
+    pub fn synap_queue_ack(db: *mut synap_db, queue: *const c_char, ids: *const u64, n: usize) -> c_int;
+    pub fn synap_queue_nack(db: *mut synap_db, queue: *const c_char, id: u64, requeue: c_int) -> c_int;
+    pub fn synap_queue_dead_letters(
+        db: *mut synap_db,
+        queue: *const c_char,
+        offset: u64,
+        limit: u32,
+        msgs: *mut *mut synap_message,
+        n: *mut usize,
+    ) -> c_int;
+    pub fn synap_queue_requeue_dead(db: *mut synap_db, queue: *const c_char, id: u64, moved: *mut u64) -> c_int;
+    pub fn synap_queue_purge_dead(db: *mut synap_db, queue: *const c_char, purged: *mut u64) -> c_int;
 }
 
 #[cfg(test)]
@@ -282,6 +367,40 @@ mod tests {
         assert_eq!(n, SYNAP_VERSION_NUMBER, "libsynap {} loaded, declarations are for {}", n, SYNAP_VERSION_STRING);
         let s = unsafe { CStr::from_ptr(synap_version_string()) };
         assert_eq!(s.to_str().unwrap(), SYNAP_VERSION_STRING);
+    }
+
+    /// The offsets of synap.h's structs on LP64 (checked against the C
+    /// compiler's offsetof on x86_64 and aarch64 Linux).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn queue_struct_layout_is_the_headers() {
+        use std::mem::{align_of, size_of, MaybeUninit};
+        assert_eq!(size_of::<synap_header>(), 32);
+        assert_eq!(size_of::<synap_message>(), 64);
+        assert_eq!(align_of::<synap_message>(), 8);
+        let m = MaybeUninit::<synap_message>::uninit();
+        let base = m.as_ptr() as usize;
+        let off = |p: usize| p - base;
+        unsafe {
+            let p = m.as_ptr();
+            assert_eq!(off(std::ptr::addr_of!((*p).id) as usize), 0);
+            assert_eq!(off(std::ptr::addr_of!((*p).payload) as usize), 8);
+            assert_eq!(off(std::ptr::addr_of!((*p).payload_len) as usize), 16);
+            assert_eq!(off(std::ptr::addr_of!((*p).priority) as usize), 24);
+            assert_eq!(off(std::ptr::addr_of!((*p).delivery_count) as usize), 28);
+            assert_eq!(off(std::ptr::addr_of!((*p).redelivered) as usize), 32);
+            assert_eq!(off(std::ptr::addr_of!((*p).headers) as usize), 40);
+            assert_eq!(off(std::ptr::addr_of!((*p).header_count) as usize), 48);
+            assert_eq!(off(std::ptr::addr_of!((*p).reason) as usize), 56);
+        }
+        let h = MaybeUninit::<synap_header>::uninit();
+        let hb = h.as_ptr() as usize;
+        unsafe {
+            let p = h.as_ptr();
+            assert_eq!(std::ptr::addr_of!((*p).key_len) as usize - hb, 8);
+            assert_eq!(std::ptr::addr_of!((*p).value) as usize - hb, 16);
+            assert_eq!(std::ptr::addr_of!((*p).value_len) as usize - hb, 24);
+        }
     }
 
     #[test]

@@ -73,6 +73,45 @@ fn rust_constants() -> BTreeMap<String, i64> {
     out
 }
 
+/// `typedef struct NAME { fields };` of the header: (NAME, field names in order).
+fn header_structs(h: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut lines = h.lines();
+    while let Some(line) = lines.next() {
+        let name = match line.strip_prefix("typedef struct ").and_then(|r| r.strip_suffix(" {")) {
+            Some(n) => n.trim().to_string(),
+            None => continue,
+        };
+        let mut fields = Vec::new();
+        for l in lines.by_ref() {
+            let l = l.split("/*").next().unwrap().trim();
+            if l.starts_with('}') {
+                break;
+            }
+            if let Some(decl) = l.strip_suffix(';') {
+                let field = decl.split_whitespace().last().unwrap().trim_start_matches('*');
+                fields.push(field.to_string());
+            }
+        }
+        out.push((name, fields));
+    }
+    out
+}
+
+/// The field names, in order, of `pub struct NAME { .. }` in src/lib.rs.
+fn rust_struct_fields(name: &str) -> Option<Vec<String>> {
+    let start = RUST_SOURCE.find(&format!("pub struct {} {{", name))?;
+    let body = &RUST_SOURCE[start..];
+    let body = &body[body.find('{')? + 1..body.find("\n}")?];
+    Some(
+        body.lines()
+            .map(|l| l.trim())
+            .filter_map(|l| l.strip_prefix("pub "))
+            .map(|l| l.split(':').next().unwrap().trim().to_string())
+            .collect(),
+    )
+}
+
 #[test]
 fn header_matches() {
     let h = match header() {
@@ -101,6 +140,18 @@ fn header_matches() {
     }
     assert!(h.contains(&format!("#define SYNAP_VERSION_STRING \"{}\"", synap_sys::SYNAP_VERSION_STRING)));
     assert!(h.contains("SYNAP_VERSION_MAJOR * 10000 + SYNAP_VERSION_MINOR * 100 + SYNAP_VERSION_PATCH"));
+    let structs = header_structs(&h);
+    assert!(structs.len() >= 2, "parsed only {} structs from synap.h", structs.len());
+    for (name, fields) in &structs {
+        let rust = rust_struct_fields(name)
+            .unwrap_or_else(|| panic!("synap.h defines struct {} but synap-sys does not", name));
+        assert_eq!(&rust, fields, "struct {}: synap-sys's fields differ from synap.h's", name);
+        assert!(
+            RUST_SOURCE.contains(&format!("#[repr(C)]\n#[derive(Debug, Clone, Copy)]\npub struct {} {{", name)),
+            "struct {} must be #[repr(C)]",
+            name
+        );
+    }
     for ty in ["synap_progress_fn", "synap_key_fn", "synap_acked_fn", "synap_ticket"] {
         assert!(h.contains(ty) && RUST_SOURCE.contains(&format!("pub type {} =", ty)), "{}", ty);
     }

@@ -43,7 +43,7 @@ unsafe impl Sync for Db {}
 
 /// Checks a result that may also be one of `answers` (NOTFOUND, NOTSET).
 /// Reads the error message at once, before any other libsynap call.
-fn answer(what: &str, rc: c_int, answers: &[c_int]) -> Result<c_int> {
+pub(crate) fn answer(what: &str, rc: c_int, answers: &[c_int]) -> Result<c_int> {
     if rc == sys::SYNAP_OK || answers.contains(&rc) {
         Ok(rc)
     } else if rc < 0 {
@@ -79,14 +79,14 @@ fn pattern_cstr(pattern: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 // Key callbacks (synap_scan, synap_keys).
 
-struct KeySink<'a> {
-    f: &'a mut (dyn FnMut(&[u8]) + 'a),
-    panic: Option<Box<dyn Any + Send>>,
+pub(crate) struct KeySink<'a> {
+    pub(crate) f: &'a mut (dyn FnMut(&[u8]) + 'a),
+    pub(crate) panic: Option<Box<dyn Any + Send>>,
 }
 
 /// Never unwinds: the closure's panic is caught, later keys are skipped, and
 /// the panic resumes once libsynap has returned.
-unsafe extern "C" fn key_trampoline(user: *mut c_void, key: *const c_void, klen: usize) {
+pub(crate) unsafe extern "C" fn key_trampoline(user: *mut c_void, key: *const c_void, klen: usize) {
     if user.is_null() {
         return;
     }

@@ -6,7 +6,8 @@ use std::os::raw::c_int;
 
 use synap_sys as sys;
 
-/// What went wrong: one variant per negative `SYNAP_E*` code of synap.h.
+/// What went wrong: one variant per negative `SYNAP_E*` code of synap.h, and
+/// `NotFound` for the calls (the queue ones) where `SYNAP_NOTFOUND` is a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// `SYNAP_EINVAL`: invalid argument (bad name, bad option value, not an integer, ...).
@@ -37,6 +38,10 @@ pub enum ErrorCode {
     Range,
     /// `SYNAP_EPERM`: not permitted by the configuration (e.g. FLUSHALL).
     Permission,
+    /// `SYNAP_NOTFOUND` where it means an error: the queue, or the message
+    /// in the state asked (in flight, dead-lettered), does not exist. (The
+    /// KV reads answer a missing key with `None` instead.)
+    NotFound,
     /// A code this crate does not know (a newer libsynap), or an unexpected
     /// non-negative answer of a call.
     Unknown(i32),
@@ -60,6 +65,7 @@ impl ErrorCode {
             sys::SYNAP_EINTERNAL => ErrorCode::Internal,
             sys::SYNAP_ERANGE => ErrorCode::Range,
             sys::SYNAP_EPERM => ErrorCode::Permission,
+            sys::SYNAP_NOTFOUND => ErrorCode::NotFound,
             other => ErrorCode::Unknown(other),
         }
     }
@@ -81,6 +87,7 @@ impl ErrorCode {
             ErrorCode::Internal => sys::SYNAP_EINTERNAL,
             ErrorCode::Range => sys::SYNAP_ERANGE,
             ErrorCode::Permission => sys::SYNAP_EPERM,
+            ErrorCode::NotFound => sys::SYNAP_NOTFOUND,
             ErrorCode::Unknown(c) => c,
         }
     }
@@ -112,6 +119,7 @@ impl ErrorCode {
             ErrorCode::Internal => "SYNAP_EINTERNAL",
             ErrorCode::Range => "SYNAP_ERANGE",
             ErrorCode::Permission => "SYNAP_EPERM",
+            ErrorCode::NotFound => "SYNAP_NOTFOUND",
             ErrorCode::Unknown(_) => "unknown result code",
         }
     }
@@ -179,6 +187,7 @@ impl From<Error> for std::io::Error {
             ErrorCode::Permission => std::io::ErrorKind::PermissionDenied,
             ErrorCode::NoMemory => std::io::ErrorKind::OutOfMemory,
             ErrorCode::Unsupported => std::io::ErrorKind::Unsupported,
+            ErrorCode::NotFound => std::io::ErrorKind::NotFound,
             _ => std::io::ErrorKind::Other,
         };
         std::io::Error::new(kind, e)
@@ -210,6 +219,10 @@ mod tests {
         assert_eq!(ErrorCode::from_raw(-99), ErrorCode::Unknown(-99));
         assert_eq!(ErrorCode::Unknown(-99).raw(), -99);
         assert_eq!(ErrorCode::from_raw(sys::SYNAP_ERANGE), ErrorCode::Range);
+        assert_eq!(ErrorCode::from_raw(sys::SYNAP_NOTFOUND), ErrorCode::NotFound);
+        assert_eq!(ErrorCode::NotFound.raw(), sys::SYNAP_NOTFOUND);
+        assert_eq!(ErrorCode::NotFound.name(), "SYNAP_NOTFOUND");
+        assert_eq!(ErrorCode::from_raw(sys::SYNAP_NOTSET), ErrorCode::Unknown(sys::SYNAP_NOTSET));
     }
 
     #[test]

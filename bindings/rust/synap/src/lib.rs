@@ -18,6 +18,10 @@
 //! # Ok::<(), synap::Error>(())
 //! ```
 //!
+//! Durable work queues (priorities, ack deadlines, retries, dead letters)
+//! are methods of [`Db`] too: [`Db::queue_declare`], [`Db::publish`],
+//! [`Db::consume`], [`Db::ack`], [`Db::nack`], [`Db::dead_letters`], ...
+//!
 //! synap.h (capi/include/synap/synap.h) is the manual of the C ABI below;
 //! its rules hold here: reads see every acknowledged write, writes return
 //! once acknowledged under the fsync mode, a failed log turns the handle
@@ -28,11 +32,13 @@ mod db;
 mod error;
 mod ffi_util;
 mod options;
+mod queue;
 mod types;
 
 pub use db::{Db, ScanIter};
 pub use error::{Error, ErrorCode, Result};
 pub use options::Options;
+pub use queue::{Message, Publish, QueueSettings};
 pub use types::{ExpireCondition, Expiry, Fsync, SetOptions, Ticket, Ttl};
 
 /// The raw C ABI (synap-sys), for what the safe API does not cover.
