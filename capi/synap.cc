@@ -5,6 +5,9 @@
 #include <synap/synap.h>
 
 #include "capi/capi_common.h"
+#include "engine/base/version.h"
+
+static_assert(std::string_view(SYNAP_VERSION_STRING) == synap::kVersion, "synap.h and engine/base/version.h disagree");
 
 namespace synap::capi {
 thread_local std::string last_error;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "engine/base/json_writer.h"
+#include "engine/base/version.h"
 #include "engine/kv/kv_record.h"
 #include "engine/queue/queue_record.h"
 #include "engine/snapshot/snapshot_file.h"
@@ -272,7 +273,7 @@ std::string Database::StatsJson() {
   kv::KvStats k = kv_->stats();
   wal::WalStats w = wal_->stats();
   JsonWriter j;
-  j.Str("version", "0.2.0").Str("path", path_);
+  j.Str("version", kVersion).Str("path", path_);
   j.BeginObject("kv")
       .U64("keys", k.keys)
       .U64("used_memory", k.used_memory)

@@ -16,7 +16,7 @@ from .errors import (Busy, Closed, Corruption, Internal, InvalidArgument, Librar
                      NotFound, OutOfMemory, OutOfRange, PermissionDenied, ReadOnly, StorageIOError, SynapError,
                      TooLarge, Unsupported, error_from_code)
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "open", "Database", "Message", "Ticket", "option_name", "load_library", "library_version", "library_path",
@@ -34,7 +34,7 @@ def load_library(path=None):
 
 
 def library_version():
-    """The version string of the loaded libsynap, e.g. "0.2.0"."""
+    """The version string of the loaded libsynap, e.g. "0.3.0"."""
     return _lib.load().synap_version_string().decode("ascii")
 
 

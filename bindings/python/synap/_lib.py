@@ -24,7 +24,7 @@ from .errors import LibraryNotFound
 
 # The header this module was written against (synap.h's SYNAP_VERSION_*).
 HEADER_MAJOR = 0
-HEADER_MINOR = 2
+HEADER_MINOR = 3
 HEADER_PATCH = 0
 
 # Opaque handles.
@@ -151,7 +151,7 @@ PROTOTYPES = {
 
 # Functions a library of the same version may lack (it predates them): they
 # are left undeclared and the methods that need them raise Unsupported.
-OPTIONAL = frozenset(name for name in PROTOTYPES if name.startswith("synap_queue_"))
+OPTIONAL = frozenset()
 
 _lock = threading.Lock()
 _lib = None

@@ -54,16 +54,16 @@ extern "C" {
 /* ==== Versions ==== */
 
 #define SYNAP_VERSION_MAJOR 0
-#define SYNAP_VERSION_MINOR 2
+#define SYNAP_VERSION_MINOR 3
 #define SYNAP_VERSION_PATCH 0
-/* MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 200 for 0.2.0. */
+/* MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 300 for 0.3.0. */
 #define SYNAP_VERSION_NUMBER (SYNAP_VERSION_MAJOR * 10000 + SYNAP_VERSION_MINOR * 100 + SYNAP_VERSION_PATCH)
-#define SYNAP_VERSION_STRING "0.2.0"
+#define SYNAP_VERSION_STRING "0.3.0"
 
 /* The version of the library actually loaded (compare with the macros, which
  * give the version of the header compiled against). Thread-safe; never fails. */
 SYNAP_API int synap_version_number(void);
-/* A static string such as "0.2.0"; never NULL, never freed. Thread-safe. */
+/* A static string such as "0.3.0"; never NULL, never freed. Thread-safe. */
 SYNAP_API const char* synap_version_string(void);
 
 /* ==== Result codes ==== */
@@ -217,7 +217,7 @@ SYNAP_API int synap_sync(synap_db* db);
 SYNAP_API int synap_snapshot(synap_db* db);
 
 /* Statistics and the open's recovery report as one JSON object, e.g.
- * {"version":"0.2.0","kv":{"keys":..,"used_memory":..},"wal":{..},
+ * {"version":"0.3.0","kv":{"keys":..,"used_memory":..},"wal":{..},
  *  "snapshot":{..},"recovery":{..}}. *json is NUL-terminated, malloc'd (free
  * with synap_free); *len (optional, may be NULL) gets its length.
  * Errors: SYNAP_EINVAL, SYNAP_ENOMEM. Thread-safe. */

@@ -13,10 +13,10 @@ use std::os::raw::{c_char, c_int, c_uint, c_void};
 // ==== Versions ====
 
 pub const SYNAP_VERSION_MAJOR: c_int = 0;
-pub const SYNAP_VERSION_MINOR: c_int = 2;
+pub const SYNAP_VERSION_MINOR: c_int = 3;
 pub const SYNAP_VERSION_PATCH: c_int = 0;
 pub const SYNAP_VERSION_NUMBER: c_int = SYNAP_VERSION_MAJOR * 10000 + SYNAP_VERSION_MINOR * 100 + SYNAP_VERSION_PATCH;
-pub const SYNAP_VERSION_STRING: &str = "0.2.0";
+pub const SYNAP_VERSION_STRING: &str = "0.3.0";
 
 // ==== Result codes ====
 

@@ -46,7 +46,7 @@ pub use synap_sys as sys;
 
 use std::ffi::CStr;
 
-/// The version of the libsynap actually loaded, e.g. "0.2.0".
+/// The version of the libsynap actually loaded, e.g. "0.3.0".
 pub fn version() -> &'static str {
     // Static, never NULL, never freed.
     let p = unsafe { sys::synap_version_string() };
