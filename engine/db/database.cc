@@ -120,7 +120,7 @@ Status Database::LoadNewestSnapshot(log::Lsn* replay_from) {
         io_, m.path,
         [&](uint8_t type, std::span<const uint8_t> payload) -> Status {
           if (type == kv::kSnapshotKvEntry) return kv_->LoadSnapshotEntry(payload);
-          if (type == queue::kSnapshotQueue || type == queue::kSnapshotMessage)
+          if (type == queue::kSnapshotQueue || type == queue::kSnapshotMessage || type == queue::kSnapshotQueueStore)
             return queues_->LoadSnapshotRecord(type, payload);
           return Status::Unsupported("snapshot record of unknown type " + std::to_string(type));
         },

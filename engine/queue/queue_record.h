@@ -30,9 +30,10 @@ enum class QueueOp : uint8_t {
 enum class DeadReason : uint8_t { kRejected = 1, kMaxRetries = 2, kExpired = 3 };
 
 // Snapshot record types (the KV store uses 1).
-inline constexpr uint8_t kSnapshotQueue = 2;    // bytes name, the kDeclare settings, v next_id
+inline constexpr uint8_t kSnapshotQueue = 2;    // bytes name, the kDeclare settings
 inline constexpr uint8_t kSnapshotMessage = 3;  // bytes queue, u8 state, v id, u8 priority, v max_retries,
                                                 // v deliveries, i64 due_ms, i64 published_ms, u8 reason,
                                                 // v header count, headers, bytes payload
+inline constexpr uint8_t kSnapshotQueueStore = 4;  // v next_id (first; once per snapshot)
 
 }  // namespace synap::queue

@@ -570,6 +570,7 @@ Result<uint64_t> QueueStore::Tick() {
 }
 
 Result<std::vector<Delivery>> QueueStore::DeadLetters(std::string_view name, uint64_t offset, uint32_t limit) {
+  if (limit == 0 || limit > kMaxConsumeBatch) return Status::InvalidArgument("dead letters limit must be 1..10000");
   std::lock_guard<std::mutex> lk(mu_);
   Result<Queue*> q = Find(name);
   if (!q.ok()) return q.status();
@@ -670,11 +671,15 @@ Status QueueStore::ForEachSnapshotRecord(const std::function<Status(uint8_t, std
     // message). So copy only once everything applied is acknowledged: no
     // record can be appended while we hold the lock.
     if (wal_ != nullptr) SYNAP_RETURN_IF_ERROR(wal_->WaitFor(wal_->last_lsn()));
+    // The id counter is the store's, not a queue's: it must survive the
+    // deletion of every queue, or ids would be handed out again.
+    std::string store;
+    PutVarint(next_id_, &store);
+    recs.emplace_back(kSnapshotQueueStore, std::move(store));
     for (const auto& [name, q] : queues_) {
       std::string r;
       PutBytes(name, &r);
       PutSettings(q->settings, &r);
-      PutVarint(next_id_, &r);
       recs.emplace_back(kSnapshotQueue, std::move(r));
       auto emit = [&](const Message& m) {
         std::string s;
@@ -692,13 +697,10 @@ Status QueueStore::ForEachSnapshotRecord(const std::function<Status(uint8_t, std
         PutBytes(m.payload, &s);
         recs.emplace_back(kSnapshotMessage, std::move(s));
       };
-      // Order is state. In-flight messages first (by id): loaded, they are
-      // ready again at the head, as after a log replay; then each ready
-      // list front to back; then the dead and the delayed.
-      std::vector<uint64_t> flying;
-      for (const auto& [t, id] : q->deadlines) flying.push_back(id);
-      std::sort(flying.begin(), flying.end());
-      for (uint64_t id : flying) emit(q->msgs.at(id));
+      // Order is state: each ready list front to back, then the rest. A
+      // message in flight stays in flight when loaded (a purge replayed
+      // after the snapshot must spare it, as it did); Attach() readies it.
+      for (const auto& [t, id] : q->deadlines) emit(q->msgs.at(id));
       for (int p = kMaxPriority; p >= 0; p--)
         for (uint64_t id : q->ready[p]) emit(q->msgs.at(id));
       for (uint64_t id : q->dead) emit(q->msgs.at(id));
@@ -713,15 +715,18 @@ Status QueueStore::ForEachSnapshotRecord(const std::function<Status(uint8_t, std
 Status QueueStore::LoadSnapshotRecord(uint8_t type, std::span<const uint8_t> payload) {
   std::lock_guard<std::mutex> lk(mu_);
   ByteReader in{payload.data(), payload.data() + payload.size()};
+  if (type == kSnapshotQueueStore) {
+    uint64_t next;
+    if (!in.Varint(&next) || !in.done()) return Status::Corruption("malformed queue store snapshot record");
+    next_id_ = std::max(next_id_, next);
+    return Status::Ok();
+  }
   std::string_view name;
   if (!in.Bytes(&name)) return Status::Corruption("malformed queue snapshot record");
   if (type == kSnapshotQueue) {
     auto q = std::make_unique<Queue>();
     q->name = name;
-    uint64_t next;
-    if (!GetSettings(&in, &q->settings) || !in.Varint(&next) || !in.done())
-      return Status::Corruption("malformed queue snapshot record");
-    next_id_ = std::max(next_id_, next);
+    if (!GetSettings(&in, &q->settings) || !in.done()) return Status::Corruption("malformed queue snapshot record");
     queues_[std::string(name)] = std::move(q);
     return Status::Ok();
   }
@@ -746,14 +751,21 @@ Status QueueStore::LoadSnapshotRecord(uint8_t type, std::span<const uint8_t> pay
   m.deliveries = static_cast<uint32_t>(deliveries);
   m.payload = payload_view;
   next_id_ = std::max(next_id_, m.id + 1);
-  Message& s = q.msgs.emplace(m.id, std::move(m)).first->second;
+  uint64_t id = m.id;
+  if (!q.msgs.emplace(id, std::move(m)).second) return Status::Corruption("message id twice in a snapshot");
+  Message& s = q.msgs.at(id);
   switch (static_cast<State>(state)) {
     case State::kDead: q.ToDead(s, static_cast<DeadReason>(reason)); break;
     case State::kDelayed:
       s.state = State::kDelayed;
       s.timer = q.delayed.emplace(s.due_ms, s.id);
       break;
-    default: q.ToReady(s, false); break;  // in flight comes back ready (emitted first: at the head)
+    case State::kInFlight:  // no consumer now; Attach() makes it ready at the head
+      s.state = State::kInFlight;
+      s.timer = q.deadlines.emplace(0, s.id);
+      q.consumers[s.consumer]++;
+      break;
+    case State::kReady: q.ToReady(s, false); break;
   }
   return Status::Ok();
 }

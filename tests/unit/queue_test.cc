@@ -276,6 +276,30 @@ TEST_F(QueueTest, SnapshotWhileProducersAndConsumersRun) {
   }
 }
 
+// Regression: a snapshot loaded in-flight messages as ready, so a purge
+// replayed after it deleted them.
+TEST_F(QueueTest, InFlightAtASnapshotSurvivesAPurgeReplayedAfterIt) {
+  uint64_t id = Pub("jobs", "M");
+  ASSERT_EQ(Take("jobs", 1).size(), 1u);
+  ASSERT_TRUE(db_->Snapshot().ok());
+  EXPECT_EQ(*qs().Purge("jobs"), 0u);
+  Reopen();
+  auto back = Take("jobs", 10);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].id, id);
+  EXPECT_TRUE(back[0].redelivered);
+}
+
+// Regression: the id counter lived in the queues' snapshot records, so it
+// was lost with the last queue.
+TEST_F(QueueTest, IdsAreNotReusedAfterEveryQueueIsDeleted) {
+  uint64_t first = Pub("q", "a");
+  ASSERT_TRUE(qs().Delete("q").ok());
+  ASSERT_TRUE(db_->Snapshot().ok());
+  Reopen();
+  EXPECT_GT(Pub("q", "b"), first);
+}
+
 TEST_F(QueueTest, BadInputGetsClearErrors) {
   opts_.queue.auto_create = false;
   opts_.queue.max_payload_bytes = 100;
@@ -298,6 +322,7 @@ TEST_F(QueueTest, BadInputGetsClearErrors) {
   EXPECT_EQ(qs().Consume("nope", "c", 1, 0).status().code(), Status::Code::kNotFound);
   EXPECT_EQ(qs().Nack("q", 12345, true).code(), Status::Code::kNotFound);
   EXPECT_EQ(qs().Delete("nope").code(), Status::Code::kNotFound);
+  EXPECT_EQ(qs().DeadLetters("q", 0, 0).status().code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(qs().Delete("q").ok());
   EXPECT_TRUE(qs().List().empty());
 }

@@ -418,10 +418,14 @@ SYNAP_API int synap_on_acked(synap_db* db, synap_ticket ticket, synap_acked_fn f
  * Durable work queues (docs/queues.md): priorities 0..9 (9 first, FIFO
  * within a priority), ack deadlines, retries, a dead-letter list per queue,
  * delays, TTL, max depth. A message is delivered at least once: one that is
- * not acked before its deadline, or before a crash, is delivered again
- * (redelivered = 1); an acked message never comes back. Publish, ack, nack
- * and the dead-letter calls return once their record is acknowledged under
- * wal.fsync_mode, like the KV writes.
+ * not acked before its deadline, or before a crash, is delivered again; an
+ * acked message never comes back. Publish, ack, nack and the dead-letter
+ * calls return once their record is acknowledged under wal.fsync_mode, like
+ * the KV writes. Consume does not wait for its delivery record, so after a
+ * crash a message delivered just before it may come back with the delivery
+ * count it had before that delivery (redelivered = 0): the count and the
+ * flag are exact within a run and best effort across a crash, as RabbitMQ's
+ * redelivered flag is a hint.
  *
  * Queue and consumer names are NUL-terminated strings of 1..256 bytes.
  * Errors common to all: SYNAP_EINVAL (NULL or bad argument), SYNAP_NOTFOUND
@@ -494,7 +498,8 @@ SYNAP_API int synap_queue_ack(synap_db* db, const char* queue, const uint64_t* i
  * dead-letters it once its retries are spent); requeue == 0 dead-letters it
  * (SYNAP_EBUSY if the dead-letter list is full: it stays in flight). */
 SYNAP_API int synap_queue_nack(synap_db* db, const char* queue, uint64_t id, int requeue);
-/* Dead letters, oldest first, from offset, at most limit: as consume. */
+/* Dead letters, oldest first, from offset, at most limit (1..10000): as
+ * consume; reason says why each was dead-lettered. */
 SYNAP_API int synap_queue_dead_letters(synap_db* db, const char* queue, uint64_t offset, uint32_t limit,
                                        synap_message** msgs, size_t* n);
 /* Moves dead letter `id` (0: all) back to ready, delivery count reset; *moved may be NULL. */
