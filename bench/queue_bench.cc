@@ -1,13 +1,17 @@
 // Queue benchmarks (Google Benchmark):
 //   ./build/bench/synap_queue_bench --benchmark_format=json --benchmark_min_time=2
 //
-// BM_PublishDurable   publish one 16-byte message under fsync=always, 1/8/64 producers
+// BM_PublishDurable   publish one 16-byte message under fsync=always, 1/8/64 producers;
+//                     counters p50_us / p99_us: per-publish latency (averaged over threads)
+// BM_RoundTrip        publish, consume and ack one message under fsync=always, one thread
 // BM_ConsumeAck       consume 100 + ack 100 under fsync=never (messages pre-published
 //                     in batches outside the timing), one thread
 //
 // Data directories live under $SYNAP_BENCH_DIR (default ./data/bench).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -43,17 +47,53 @@ Database* Shared(const std::string& name, const char* fsync) {
   return db.get();
 }
 
+using Clock = std::chrono::steady_clock;
+
+void ReportLatency(benchmark::State& state, std::vector<double>* us) {
+  if (us->empty()) return;
+  std::sort(us->begin(), us->end());
+  auto at = [&](double q) { return (*us)[std::min(us->size() - 1, static_cast<size_t>(q * us->size()))]; };
+  state.counters["p50_us"] = benchmark::Counter(at(0.50), benchmark::Counter::kAvgThreads);
+  state.counters["p99_us"] = benchmark::Counter(at(0.99), benchmark::Counter::kAvgThreads);
+}
+
 void BM_PublishDurable(benchmark::State& state) {
   Database* db = Shared("queue-always", "always");
   PublishArgs a;
   a.payload = "0123456789abcdef";
+  std::vector<double> us;
   for (auto _ : state) {
+    Clock::time_point t0 = Clock::now();
     auto r = db->queues().Publish("q", std::span(&a, 1));
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
   }
   state.SetItemsProcessed(state.iterations());
+  ReportLatency(state, &us);
 }
 BENCHMARK(BM_PublishDurable)->Threads(1)->Threads(8)->Threads(64)->UseRealTime();
+
+void BM_RoundTrip(benchmark::State& state) {
+  Database* db = Shared("queue-roundtrip", "always");
+  PublishArgs a;
+  a.payload = "0123456789abcdef";
+  std::vector<double> us;
+  for (auto _ : state) {
+    Clock::time_point t0 = Clock::now();
+    auto id = db->queues().Publish("q", std::span(&a, 1));
+    auto got = db->queues().Consume("q", "c", 1, 1000);
+    if (!id.ok() || !got.ok() || got->size() != 1) {
+      state.SkipWithError("round trip failed");
+      break;
+    }
+    uint64_t mid = got->front().id;
+    if (!db->queues().Ack("q", std::span(&mid, 1)).ok()) state.SkipWithError("ack failed");
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  state.SetItemsProcessed(state.iterations());
+  ReportLatency(state, &us);
+}
+BENCHMARK(BM_RoundTrip)->UseRealTime();
 
 void BM_ConsumeAck(benchmark::State& state) {
   Database* db = Shared("queue-never", "never");
