@@ -179,17 +179,20 @@ int synap_queue_stats_json(synap_db* db, const char* queue, char** json, size_t*
 }
 
 int synap_queue_publish(synap_db* db, const char* queue, const void* payload, size_t len, int priority,
-                        uint64_t delay_ms, const synap_header* headers, size_t header_count, uint64_t* id) {
+                        uint64_t delay_ms, int64_t max_retries, const synap_header* headers, size_t header_count,
+                        uint64_t* id) {
   return Guard([&] {
     REQUIRE(db != nullptr, "db is NULL");
     if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
     REQUIRE(Valid(payload, len), "payload is NULL with a non-zero length");
     REQUIRE(headers != nullptr || header_count == 0, "headers is NULL with a non-zero count");
     REQUIRE(priority >= -1 && priority <= 9, "priority must be 0..9, or -1 for the queue's default");
+    REQUIRE(max_retries >= -1 && max_retries <= UINT32_MAX, "max_retries must be 0..4294967295, or -1 for the queue's");
     synap::queue::PublishArgs a;
     a.payload = View(payload, len);
     a.priority = priority;
     a.delay_ms = delay_ms;
+    a.max_retries = max_retries;
     for (size_t i = 0; i < header_count; i++) {
       REQUIRE(Valid(headers[i].key, headers[i].key_len) && Valid(headers[i].value, headers[i].value_len),
               "a header pointer is NULL with a non-zero length");

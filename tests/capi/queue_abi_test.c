@@ -150,7 +150,7 @@ static void sleep_ms(long ms) {
 /* Publishes a NUL-terminated payload; returns its id (0 on failure). */
 static uint64_t pub(synap_db* db, const char* q, const char* payload, int prio) {
   uint64_t id = 0;
-  int rc = synap_queue_publish(db, q, payload, strlen(payload), prio, 0, NULL, 0, &id);
+  int rc = synap_queue_publish(db, q, payload, strlen(payload), prio, 0, -1, NULL, 0, &id);
   if (rc != SYNAP_OK) {
     fprintf(stderr, "publish to %s (%s): %d %s\n", q, payload, rc, synap_last_error());
     failures++;
@@ -318,27 +318,27 @@ static void test_bad_input(synap_db* db) {
   CHECK(json == NULL);
 
   /* publish */
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(NULL, "q1", pl, 1, 0, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, NULL, pl, 1, 0, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "", pl, 1, 0, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, name257, pl, 1, 0, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", NULL, 1, 0, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 10, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, -2, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 0, 0, NULL, 1, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(NULL, "q1", pl, 1, 0, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, NULL, pl, 1, 0, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "", pl, 1, 0, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, name257, pl, 1, 0, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", NULL, 1, 0, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 10, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, -2, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 0, 0, -1, NULL, 1, &id));
   hdr.key = NULL, hdr.key_len = 1, hdr.value = "v", hdr.value_len = 1;
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 0, 0, &hdr, 1, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 0, 0, -1, &hdr, 1, &id));
   hdr.key = "k", hdr.key_len = 1, hdr.value = NULL, hdr.value_len = 1;
-  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 0, 0, &hdr, 1, &id));
+  EXPECT_ERR(SYNAP_EINVAL, synap_queue_publish(db, "q1", pl, 1, 0, 0, -1, &hdr, 1, &id));
   /* queue.auto_create=false: an unknown queue is NOTFOUND, and not created. */
-  EXPECT_RC(SYNAP_NOTFOUND, synap_queue_publish(db, "nope", pl, 1, 0, 0, NULL, 0, &id));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_queue_publish(db, "nope", pl, 1, 0, 0, -1, NULL, 0, &id));
   EXPECT_RC(SYNAP_NOTFOUND, synap_queue_purge(db, "nope", NULL));
   /* queue.max_payload_bytes=1K */
-  EXPECT_ERR(SYNAP_ETOOLARGE, synap_queue_publish(db, "q1", big, 1025, 0, 0, NULL, 0, &id));
-  EXPECT_OK(synap_queue_publish(db, "q1", big, 1024, 0, 0, NULL, 0, &id)); /* at the limit */
-  EXPECT_OK(synap_queue_publish(db, "q1", NULL, 0, -1, 0, NULL, 0, NULL)); /* empty payload, id NULL */
+  EXPECT_ERR(SYNAP_ETOOLARGE, synap_queue_publish(db, "q1", big, 1025, 0, 0, -1, NULL, 0, &id));
+  EXPECT_OK(synap_queue_publish(db, "q1", big, 1024, 0, 0, -1, NULL, 0, &id)); /* at the limit */
+  EXPECT_OK(synap_queue_publish(db, "q1", NULL, 0, -1, 0, -1, NULL, 0, NULL)); /* empty payload, id NULL */
   /* max_depth=2: full now. */
-  EXPECT_ERR(SYNAP_EBUSY, synap_queue_publish(db, "q1", pl, 1, 0, 0, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EBUSY, synap_queue_publish(db, "q1", pl, 1, 0, 0, -1, NULL, 0, &id));
   EXPECT_MSG("queue full");
   expect_stats(db, "q1", "\"ready\":2", __LINE__);
 
@@ -444,8 +444,8 @@ static void test_bad_input(synap_db* db) {
   EXPECT_OK(synap_queue_purge_dead(db, "q1", NULL));
 
   /* The full queue takes a message again once one leaves it. */
-  EXPECT_OK(synap_queue_publish(db, "q1", pl, 1, 0, 0, NULL, 0, &id));
-  EXPECT_ERR(SYNAP_EBUSY, synap_queue_publish(db, "q1", pl, 1, 0, 0, NULL, 0, &id));
+  EXPECT_OK(synap_queue_publish(db, "q1", pl, 1, 0, 0, -1, NULL, 0, &id));
+  EXPECT_ERR(SYNAP_EBUSY, synap_queue_publish(db, "q1", pl, 1, 0, 0, -1, NULL, 0, &id));
   EXPECT_MSG("queue full");
   cnt = 0;
   EXPECT_OK(synap_queue_purge(db, "q1", &cnt));
@@ -559,12 +559,12 @@ static void test_headers(synap_db* db) {
   h[1].key = k1, h[1].key_len = sizeof k1, h[1].value = v1, h[1].value_len = sizeof v1;
   h[2].key = "empty", h[2].key_len = 5, h[2].value = NULL, h[2].value_len = 0;
   EXPECT_OK(synap_queue_declare(db, "hdr", NULL));
-  EXPECT_OK(synap_queue_publish(db, "hdr", payload, sizeof payload, 7, 0, h, 3, &id));
+  EXPECT_OK(synap_queue_publish(db, "hdr", payload, sizeof payload, 7, 0, -1, h, 3, &id));
   /* libsynap kept no pointer to our buffers */
   memset(k1, 'x', sizeof k1);
   memset(v1, 'y', sizeof v1);
-  EXPECT_OK(synap_queue_publish(db, "hdr", "second", 6, 7, 0, h + 2, 1, NULL));
-  EXPECT_OK(synap_queue_publish(db, "hdr", NULL, 0, 7, 0, NULL, 0, NULL));
+  EXPECT_OK(synap_queue_publish(db, "hdr", "second", 6, 7, 0, -1, h + 2, 1, NULL));
+  EXPECT_OK(synap_queue_publish(db, "hdr", NULL, 0, 7, 0, -1, NULL, 0, NULL));
   n = take(db, "hdr", 10, &msgs, __LINE__);
   CHECK(n == 3 && msgs != NULL);
   if (n == 3) {

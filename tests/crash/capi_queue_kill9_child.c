@@ -175,7 +175,7 @@ static void* producer(void* arg) {
       size_t len = (size_t)snprintf(payload, sizeof payload, "r%d-p%d-%ld", g_round, tid, i);
       h.key = "src", h.key_len = 3, h.value = payload, h.value_len = len;
       out_line("p %s\n", payload);
-      rc = synap_queue_publish(g_db, QUEUE, payload, len, prio, 0, &h, 1, &id);
+      rc = synap_queue_publish(g_db, QUEUE, payload, len, prio, 0, -1, &h, 1, &id);
       if (rc != SYNAP_OK) die("publish", rc);
       out_line("P %llu %d %s\n", (unsigned long long)id, prio, payload);
     }

@@ -122,6 +122,23 @@ TEST_F(QueueTest, ExpiredDeadlinesRequeueThenRetriesSpentDeadLetter) {
   EXPECT_EQ(qs().Stats("jobs")->nacked, 1u);
 }
 
+TEST_F(QueueTest, APerMessageRetryLimitOverridesTheQueues) {
+  PublishArgs a;
+  a.payload = "fragile";
+  a.max_retries = 0;  // no second delivery
+  uint64_t id = qs().Publish("jobs", std::span(&a, 1))->front();
+  Pub("jobs", "sturdy");  // the queue's default: 5
+  auto d = Take("jobs", 2);
+  ASSERT_EQ(d.size(), 2u);
+  ASSERT_TRUE(qs().Nack("jobs", id, true).ok());
+  ASSERT_TRUE(qs().Nack("jobs", d[1].id, true).ok());
+  EXPECT_EQ(Payloads(Take("jobs", 10)), (std::vector<std::string>{"sturdy"}));
+  auto dead = qs().DeadLetters("jobs", 0, 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, id);
+  EXPECT_EQ((*dead)[0].reason, "max_retries");
+}
+
 TEST_F(QueueTest, DelayedMessagesWaitForTheirTime) {
   Pub("jobs", "later", -1, 5000);
   Pub("jobs", "now");

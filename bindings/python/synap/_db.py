@@ -957,11 +957,12 @@ class Database:
                     byref(length))
         return json.loads(_take(ptr, length))
 
-    def publish(self, queue, payload, priority=None, delay_ms=0, headers=None):
+    def publish(self, queue, payload, priority=None, delay_ms=0, headers=None, max_retries=None):
         """Publishes one message and returns its id once it is durable (under the
         fsync mode). priority: 0..9 (9 is served first), None for the queue's
         default. delay_ms (int or timedelta): delivered only after it. headers: a
-        mapping (or pairs) of bytes/str keys to values. The payload, like a KV
+        mapping (or pairs) of bytes/str keys to values. max_retries: this
+        message's own limit, None for the queue's. The payload, like a KV
         value, is bytes, str, int or float. Raises Busy when the queue is full,
         TooLarge over queue.max_payload_bytes."""
         q, v = _qname(queue, "queue"), _value(payload)
@@ -972,10 +973,11 @@ class Database:
             if prio > 9:
                 raise error_from_code(EINVAL, "priority must be 0..9, or None for the queue's default")
         delay = _uint(delay_ms, "delay_ms", _UINT64_MAX)
+        retries = -1 if max_retries is None else _uint(max_retries, "max_retries", 0xFFFFFFFF)
         harr, hcount, _keep = _headers(headers)
         mid = c_uint64()
         self._qcall("synap_queue_publish", f"no queue named {queue!r} (and queue.auto_create is false)", q, v,
-                    len(v), prio, delay, harr, hcount, byref(mid))
+                    len(v), prio, delay, retries, harr, hcount, byref(mid))
         return mid.value
 
     def publish_batch(self, queue, payloads):

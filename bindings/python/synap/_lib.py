@@ -138,7 +138,7 @@ PROTOTYPES = {
     "synap_queue_purge": (c_int, [db_p, c_char_p, u64_p]),
     "synap_queue_list": (c_int, [db_p, KEY_FN, c_void_p]),
     "synap_queue_stats_json": (c_int, [db_p, c_char_p, void_pp, size_p]),  # char** json, read as void*
-    "synap_queue_publish": (c_int, [db_p, c_char_p, c_char_p, c_size_t, c_int, c_uint64, header_p, c_size_t,
+    "synap_queue_publish": (c_int, [db_p, c_char_p, c_char_p, c_size_t, c_int, c_uint64, c_int64, header_p, c_size_t,
                                     u64_p]),
     "synap_queue_publish_batch": (c_int, [db_p, c_char_p, c_size_t, keys_p, lens_p, u64_p]),
     "synap_queue_consume": (c_int, [db_p, c_char_p, c_char_p, c_uint32, c_uint32, c_uint32, message_pp, size_p]),

@@ -320,3 +320,15 @@ def test_closed_database(db):
         db.consume("q")
     with pytest.raises(synap.Closed):
         db.queues()
+
+
+def test_per_message_max_retries(db):
+    fragile = db.publish("retry", b"fragile", max_retries=0)
+    db.publish("retry", b"sturdy")
+    got = db.consume("retry", max=2)
+    assert [m.payload for m in got] == [b"fragile", b"sturdy"]
+    for m in got:
+        m.nack(requeue=True)
+    assert [m.payload for m in db.consume("retry", max=10)] == [b"sturdy"]
+    dead = db.dead_letters("retry")
+    assert [(m.id, m.reason) for m in dead] == [(fragile, "max_retries")]

@@ -474,12 +474,14 @@ SYNAP_API int synap_queue_list(synap_db* db, synap_key_fn fn, void* user);
 SYNAP_API int synap_queue_stats_json(synap_db* db, const char* queue, char** json, size_t* len);
 
 /* Publishes one message and sets *id (may be NULL). priority: 0..9, or -1
- * for the queue's default. delay_ms: delivered only after it. headers may be
+ * for the queue's default. delay_ms: delivered only after it. max_retries:
+ * this message's own limit (0..2^32-1), or -1 for the queue's. headers may be
  * NULL when header_count is 0. An unknown queue is created with the defaults
  * unless queue.auto_create=false (then SYNAP_NOTFOUND). SYNAP_EBUSY when the
  * queue is full, SYNAP_ETOOLARGE over queue.max_payload_bytes. */
 SYNAP_API int synap_queue_publish(synap_db* db, const char* queue, const void* payload, size_t len, int priority,
-                                  uint64_t delay_ms, const synap_header* headers, size_t header_count, uint64_t* id);
+                                  uint64_t delay_ms, int64_t max_retries, const synap_header* headers,
+                                  size_t header_count, uint64_t* id);
 /* Publishes n messages as one record (all or none), default priority, no
  * delay; ids (may be NULL) gets n ids. */
 SYNAP_API int synap_queue_publish_batch(synap_db* db, const char* queue, size_t n, const void* const* payloads,

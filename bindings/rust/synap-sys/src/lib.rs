@@ -319,6 +319,7 @@ extern "C" {
         len: usize,
         priority: c_int,
         delay_ms: u64,
+        max_retries: i64,
         headers: *const synap_header,
         header_count: usize,
         id: *mut u64,

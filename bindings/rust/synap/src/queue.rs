@@ -86,6 +86,8 @@ pub struct Publish {
     pub priority: Option<u8>,
     /// Deliver only after this many milliseconds (0: at once).
     pub delay_ms: u64,
+    /// This message's own retry limit; None for the queue's `max_retries`.
+    pub max_retries: Option<u32>,
     /// Binary (key, value) headers, delivered with the message in this order.
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
 }
@@ -288,6 +290,7 @@ impl Db {
                 p.len(),
                 priority,
                 opts.delay_ms,
+                opts.max_retries.map_or(-1, i64::from),
                 hp,
                 headers.len(),
                 &mut id,

@@ -387,3 +387,20 @@ fn reopen_keeps_ids_priorities_and_redelivers_in_flight() {
     assert!(msgs.iter().take(3).all(|m| m.redelivered));
     db.ack("q", &ids(&msgs)).unwrap();
 }
+
+#[test]
+fn per_message_max_retries_overrides_the_queue() {
+    let (_dir, db) = open_fast("q-retries");
+    db.queue_declare("q", &QueueSettings::default()).unwrap();
+    let fragile = db.publish("q", "fragile", Publish { max_retries: Some(0), ..Default::default() }).unwrap();
+    db.publish("q", "sturdy", Publish::default()).unwrap();
+    let got = consume_n(&db, "q", 2);
+    assert_eq!(got.len(), 2);
+    for m in &got {
+        db.nack("q", m.id, true).unwrap();
+    }
+    assert_eq!(payloads(&consume_n(&db, "q", 1)), vec![b"sturdy".to_vec()]);
+    let dead = db.dead_letters("q", 0, 10).unwrap();
+    assert_eq!(ids(&dead), vec![fragile]);
+    assert_eq!(dead[0].reason, "max_retries");
+}
