@@ -9,7 +9,7 @@
 #include <bit>
 #include <cassert>
 
-#include "engine/kv/glob.h"
+#include "engine/base/glob.h"
 #include "engine/wal/wal.h"
 
 namespace synap::kv {

@@ -5,7 +5,7 @@
 #include <set>
 #include <thread>
 
-#include "engine/kv/glob.h"
+#include "engine/base/glob.h"
 #include "tests/support/db_fixture.h"
 
 namespace synap::kv {

@@ -5,10 +5,10 @@
 
 #include <string_view>
 
-namespace synap::kv {
+namespace synap {
 
 // True when `s` matches `pattern`. Runs in O(|pattern| * |s|) at worst (no
 // recursion, so no pattern can exhaust the stack).
 bool GlobMatch(std::string_view pattern, std::string_view s);
 
-}  // namespace synap::kv
+}  // namespace synap

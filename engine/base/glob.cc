@@ -1,9 +1,9 @@
-#include "engine/kv/glob.h"
+#include "engine/base/glob.h"
 
 #include <cstddef>
 #include <utility>
 
-namespace synap::kv {
+namespace synap {
 namespace {
 
 // Matches the class starting at pattern[p] == '[' against byte c. Sets *end to
@@ -77,4 +77,4 @@ bool GlobMatch(std::string_view pattern, std::string_view s) {
   return p == pattern.size();
 }
 
-}  // namespace synap::kv
+}  // namespace synap
