@@ -27,6 +27,7 @@
 #include "engine/db/db_options.h"
 #include "engine/kv/kv_store.h"
 #include "engine/log/recovery.h"
+#include "engine/pubsub/pubsub.h"
 #include "engine/queue/queue_store.h"
 #include "engine/wal/group_committer.h"
 #include "engine/wal/wal.h"
@@ -77,6 +78,7 @@ class Database {
 
   kv::KvStore& kv() { return *kv_; }
   queue::QueueStore& queues() { return *queues_; }
+  pubsub::PubSub& pubsub() { return pubsub_; }
   wal::Wal& wal() { return *wal_; }
   const OpenReport& report() const { return report_; }
   std::string StatsJson();
@@ -97,6 +99,7 @@ class Database {
   std::unique_ptr<wal::Wal> wal_;
   std::unique_ptr<kv::KvStore> kv_;
   std::unique_ptr<queue::QueueStore> queues_;
+  pubsub::PubSub pubsub_;  // in memory only: nothing to recover
 
   std::thread background_;
   std::mutex mu_;  // guards what follows

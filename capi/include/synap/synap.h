@@ -509,6 +509,39 @@ SYNAP_API int synap_queue_requeue_dead(synap_db* db, const char* queue, uint64_t
 /* Deletes every dead letter; *purged may be NULL. */
 SYNAP_API int synap_queue_purge_dead(synap_db* db, const char* queue, uint64_t* purged);
 
+/* ==== Pub/sub ====
+ *
+ * In-memory topics (docs/pubsub.md), nothing durable: a message reaches the
+ * subscriptions open when it is published. Topics are '.'-separated levels
+ * (1..1024 bytes, no empty level, no '*' or '#'). A pattern level is a
+ * literal, '*' (exactly one level), a glob within one level ("eu*"), or, as
+ * the whole last level, '#' (zero or more levels). Each subscription has a
+ * bounded buffer. Thread-safe: a subscription may be read by one thread
+ * while others publish. */
+typedef struct synap_subscription synap_subscription;
+
+#define SYNAP_OVERFLOW_DROP_OLDEST 0 /* a full buffer drops its oldest message (counted) */
+#define SYNAP_OVERFLOW_CLOSE 1       /* a full buffer closes the subscription */
+
+/* Subscribes to `pattern` with a buffer of `capacity` (1..1048576) messages.
+ * On SYNAP_OK, *out is the subscription (free it with synap_unsubscribe()
+ * before synap_close()). SYNAP_EINVAL for a bad pattern, capacity or policy. */
+SYNAP_API int synap_subscribe(synap_db* db, const char* pattern, uint32_t capacity, int overflow,
+                              synap_subscription** out);
+/* Closes the subscription and frees it. NULL is allowed. */
+SYNAP_API int synap_unsubscribe(synap_subscription* sub);
+/* Publishes to every matching subscription; *delivered (may be NULL) gets
+ * how many took it. SYNAP_EINVAL for a bad topic. Never blocks on a reader. */
+SYNAP_API int synap_publish(synap_db* db, const char* topic, const void* payload, size_t len, uint64_t* delivered);
+/* The next message, waiting up to wait_ms: SYNAP_OK with *msg (one malloc'd
+ * block, free with synap_free; its `payload` and, in `reason`, the topic,
+ * NUL-terminated; id = the subscription's sequence number from 1) or
+ * SYNAP_NOTFOUND when the wait ended with none. SYNAP_ECLOSED once closed
+ * (by overflow under SYNAP_OVERFLOW_CLOSE) and drained; the message says why. */
+SYNAP_API int synap_subscription_next(synap_subscription* sub, uint32_t wait_ms, synap_message** msg);
+/* Messages dropped by SYNAP_OVERFLOW_DROP_OLDEST so far. */
+SYNAP_API int synap_subscription_dropped(synap_subscription* sub, uint64_t* dropped);
+
 #ifdef __cplusplus
 }
 #endif

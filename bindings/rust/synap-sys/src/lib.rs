@@ -43,6 +43,8 @@ pub const SYNAP_EPERM: c_int = -14;
 pub const SYNAP_FSYNC_ALWAYS: c_int = 0;
 pub const SYNAP_FSYNC_PERIODIC: c_int = 1;
 pub const SYNAP_FSYNC_NEVER: c_int = 2;
+pub const SYNAP_OVERFLOW_DROP_OLDEST: c_int = 0;
+pub const SYNAP_OVERFLOW_CLOSE: c_int = 1;
 
 // ==== Flags of synap_set_ex() (and synap_set_async(), synap_mset()) ====
 
@@ -78,6 +80,13 @@ pub struct synap_options {
 /// `synap_db`: an open data directory.
 #[repr(C)]
 pub struct synap_db {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// `synap_subscription`: a pub/sub subscription.
+#[repr(C)]
+pub struct synap_subscription {
     _private: [u8; 0],
     _marker: PhantomData<(*mut u8, PhantomPinned)>,
 }
@@ -354,6 +363,25 @@ extern "C" {
     ) -> c_int;
     pub fn synap_queue_requeue_dead(db: *mut synap_db, queue: *const c_char, id: u64, moved: *mut u64) -> c_int;
     pub fn synap_queue_purge_dead(db: *mut synap_db, queue: *const c_char, purged: *mut u64) -> c_int;
+
+    // ---- Pub/sub ----
+    pub fn synap_subscribe(
+        db: *mut synap_db,
+        pattern: *const c_char,
+        capacity: u32,
+        overflow: c_int,
+        out: *mut *mut synap_subscription,
+    ) -> c_int;
+    pub fn synap_unsubscribe(sub: *mut synap_subscription) -> c_int;
+    pub fn synap_publish(
+        db: *mut synap_db,
+        topic: *const c_char,
+        payload: *const c_void,
+        len: usize,
+        delivered: *mut u64,
+    ) -> c_int;
+    pub fn synap_subscription_next(sub: *mut synap_subscription, wait_ms: u32, msg: *mut *mut synap_message) -> c_int;
+    pub fn synap_subscription_dropped(sub: *mut synap_subscription, dropped: *mut u64) -> c_int;
 }
 
 #[cfg(test)]
