@@ -11,7 +11,7 @@ synap._lib. It is loaded on first use; load_library() loads it explicitly.
 """
 
 from . import _lib
-from ._db import Database, Message, Ticket, open, option_name
+from ._db import Database, Message, Subscription, Ticket, open, option_name
 from .errors import (Busy, Closed, Corruption, Internal, InvalidArgument, LibraryNotFound, Locked, NoSpace,
                      NotFound, OutOfMemory, OutOfRange, PermissionDenied, ReadOnly, StorageIOError, SynapError,
                      TooLarge, Unsupported, error_from_code)
@@ -19,7 +19,7 @@ from .errors import (Busy, Closed, Corruption, Internal, InvalidArgument, Librar
 __version__ = "0.3.0"
 
 __all__ = [
-    "open", "Database", "Message", "Ticket", "option_name", "load_library", "library_version", "library_path",
+    "open", "Database", "Message", "Subscription", "Ticket", "option_name", "load_library", "library_version", "library_path",
     "SynapError", "InvalidArgument", "TooLarge", "Corruption", "StorageIOError", "NoSpace", "ReadOnly",
     "Locked", "Closed", "Busy", "Unsupported", "OutOfMemory", "Internal", "OutOfRange", "PermissionDenied",
     "NotFound", "LibraryNotFound", "error_from_code",

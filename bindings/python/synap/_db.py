@@ -459,6 +459,7 @@ class Database:
     def __init__(self, handle, path=None):
         self._lib = _library()
         self._h = handle
+        self._subs = weakref.WeakSet()  # open subscriptions: closed before the handle
         self.path = path
         self._mu = threading.Lock()
         self._idle = threading.Condition(self._mu)
@@ -506,6 +507,8 @@ class Database:
             while self._active:
                 self._idle.wait()
             handle = self._h
+        for sub in list(self._subs):  # libsynap wants them freed before the handle
+            sub._free()
         try:
             rc = self._lib.synap_close(handle)
             if rc < 0:
@@ -1081,3 +1084,126 @@ class Database:
         purged = c_uint64()
         self._qcall("synap_queue_purge_dead", f"no queue named {queue!r}", _qname(queue, "queue"), byref(purged))
         return purged.value
+
+
+class Subscription:
+    """A pub/sub subscription (Database.subscribe). ``next(wait_ms)`` returns the
+    next ``(topic, payload)`` or None when the wait brings nothing; iterating
+    yields pairs until a wait of ``wait_ms`` brings nothing. Raises Closed once
+    the subscription is closed: by close(), by its database closing, or by an
+    overflow under ``overflow="close"`` (after what was buffered is read)."""
+
+    def __init__(self, db, ptr, pattern, wait_ms):
+        self._db = db
+        self._p = ptr
+        self.pattern = pattern
+        self.wait_ms = wait_ms
+        self._mu = threading.Lock()
+        self._idle = threading.Condition(self._mu)
+        self._active = 0
+
+    def _enter(self):
+        with self._mu:
+            if self._p is None:
+                raise Closed(ECLOSED, f"subscription {self.pattern!r} is closed")
+            self._active += 1
+            return self._p
+
+    def _leave(self):
+        with self._mu:
+            self._active -= 1
+            self._idle.notify_all()
+
+    def next(self, wait_ms=0):
+        ms = _uint(wait_ms, "wait_ms", _UINT32_MAX)
+        self._db._enter()  # the database stays open during the wait
+        try:
+            p = self._enter()
+            try:
+                ptr = _lib.message_p()
+                rc = self._db._lib.synap_subscription_next(p, ms, byref(ptr))
+                if rc == NOTFOUND:
+                    return None
+                if rc < 0:
+                    _raise(self._db._lib, rc)
+                m = ptr.contents
+                try:
+                    return m.reason.decode("utf-8", "surrogateescape"), _bytes_at(m.payload, m.payload_len)
+                finally:
+                    self._db._lib.synap_free(ptr)
+            finally:
+                self._leave()
+        finally:
+            self._db._leave()
+
+    def __iter__(self):
+        while True:
+            got = self.next(self.wait_ms)
+            if got is None:
+                return
+            yield got
+
+    @property
+    def dropped(self):
+        """Messages dropped so far by ``overflow="drop_oldest"``."""
+        p = self._enter()
+        try:
+            n = c_uint64()
+            rc = self._db._lib.synap_subscription_dropped(p, byref(n))
+            if rc < 0:
+                _raise(self._db._lib, rc)
+            return n.value
+        finally:
+            self._leave()
+
+    def _free(self):
+        with self._mu:
+            while self._active:  # a next() in progress ends within its wait
+                self._idle.wait()
+            p, self._p = self._p, None
+        if p is not None:
+            self._db._lib.synap_unsubscribe(p)
+            self._db._subs.discard(self)
+
+    def close(self):
+        """Unsubscribes; later calls raise Closed. Closing twice is allowed."""
+        self._free()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _subscribe(db, pattern, capacity=1024, overflow="drop_oldest", wait_ms=1000):
+    policies = {"drop_oldest": 0, "close": 1}
+    if overflow not in policies:
+        raise error_from_code(EINVAL, "overflow must be 'drop_oldest' or 'close'")
+    pat = _cstr(pattern, "pattern")
+    cap = _uint(capacity, "capacity", _UINT32_MAX)
+    ms = _uint(wait_ms, "wait_ms", _UINT32_MAX)
+    ptr = c_void_p()
+    db._call(db._lib.synap_subscribe, pat, cap, policies[overflow], byref(ptr))
+    sub = Subscription(db, ptr.value, pattern, ms)
+    db._subs.add(sub)
+    return sub
+
+
+def _pubsub_publish(db, topic, payload):
+    t = _cstr(topic, "topic")
+    v = _value(payload)
+    delivered = c_uint64()
+    db._call(db._lib.synap_publish, t, v, len(v), byref(delivered))
+    return delivered.value
+
+
+Database.subscribe = _subscribe
+Database.subscribe.__doc__ = """Subscribes to a topic pattern ("orders.*.created", "orders.#", "eu*"): returns a
+Subscription (iterate it, or call next()). capacity bounds its buffer; overflow
+"drop_oldest" drops (and counts) the oldest, "close" closes it. wait_ms is how
+long iteration waits for each message."""
+Database.pubsub_publish = _pubsub_publish
+Database.pubsub_publish.__doc__ = """Publishes payload to topic; returns how many subscriptions took it.
+Not durable: only subscriptions open now receive it."""

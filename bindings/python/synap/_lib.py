@@ -147,6 +147,12 @@ PROTOTYPES = {
     "synap_queue_dead_letters": (c_int, [db_p, c_char_p, c_uint64, c_uint32, message_pp, size_p]),
     "synap_queue_requeue_dead": (c_int, [db_p, c_char_p, c_uint64, u64_p]),
     "synap_queue_purge_dead": (c_int, [db_p, c_char_p, u64_p]),
+    # pub/sub: a subscription is an opaque pointer
+    "synap_subscribe": (c_int, [db_p, c_char_p, c_uint32, c_int, void_pp]),
+    "synap_unsubscribe": (c_int, [c_void_p]),
+    "synap_publish": (c_int, [db_p, c_char_p, c_char_p, c_size_t, u64_p]),
+    "synap_subscription_next": (c_int, [c_void_p, c_uint32, message_pp]),
+    "synap_subscription_dropped": (c_int, [c_void_p, u64_p]),
 }
 
 # Functions a library of the same version may lack (it predates them): they
