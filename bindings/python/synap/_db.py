@@ -1,173 +1,57 @@
-"""synap.open() and Database: the Pythonic face of synap.h's KV and queue functions."""
+"""synap.open() and Database: the Pythonic face of synap.h (KV and lifecycle here;
+queues in _queue.py, pub/sub in _pubsub.py)."""
 
 import atexit
-import collections
-import datetime
 import itertools
 import json
 import operator
 import os
 import threading
 import weakref
-from ctypes import byref, c_char_p, c_int, c_int64, c_size_t, c_uint64, c_void_p, cast, string_at
+from ctypes import byref, c_int, c_int64, c_size_t, c_uint64, c_void_p, string_at
 
 from . import _lib
-from .errors import ECLOSED, EINVAL, ERANGE, EUNSUPPORTED, NOTFOUND, OK, Closed, NotFound, SynapError, error_from_code
+from .errors import (
+    ECLOSED,
+    EINVAL,
+    ERANGE,
+    NOTFOUND,
+    OK,
+    Closed,
+    NotFound,
+    SynapError,
+    error_from_code,
+)
 
-# synap_set_ex() flags
-_SET_EX, _SET_PX, _SET_EXAT, _SET_PXAT = 0x01, 0x02, 0x04, 0x08
-_SET_NX, _SET_XX, _SET_KEEPTTL, _SET_GET = 0x10, 0x20, 0x40, 0x80
-# synap_expire() flags
-_EXP_S, _EXP_MS, _EXP_AT_S, _EXP_AT_MS = 0x01, 0x02, 0x04, 0x08
-_EXP_NX, _EXP_XX, _EXP_GT, _EXP_LT = 0x10, 0x20, 0x40, 0x80
-
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-_UINT64_MAX = (1 << 64) - 1
-_UINT32_MAX = (1 << 32) - 1
-
-# ---------------------------------------------------------------------------
-# Conversions
-
-
-def _key(k):
-    """A key as bytes: bytes-like objects as they are, str encoded UTF-8."""
-    if isinstance(k, bytes):
-        return k
-    if isinstance(k, str):
-        return k.encode("utf-8")
-    if isinstance(k, (bytearray, memoryview)):
-        return bytes(k)
-    raise TypeError(f"a key must be bytes or str, not {type(k).__name__}")
-
-
-def _value(v):
-    """A value as bytes: like a key, plus int and float written in decimal (as redis-py does)."""
-    if isinstance(v, bytes):
-        return v
-    if isinstance(v, str):
-        return v.encode("utf-8")
-    if isinstance(v, (bytearray, memoryview)):
-        return bytes(v)
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v).encode("ascii")
-    if isinstance(v, float):
-        return repr(v).encode("ascii")
-    raise TypeError(f"a value must be bytes, str, int or float, not {type(v).__name__}")
-
-
-def _keys_array(keys):
-    return _keys_array_of([_key(k) for k in keys])
-
-
-def _keys_array_of(ks):
-    """(n, c_char_p array, size_t array) of bytes objects (a list or iterable)."""
-    ks = list(ks)
-    n = len(ks)
-    # The c_char_p array holds references to the bytes objects it points into.
-    return n, (c_char_p * n)(*ks), (c_size_t * n)(*map(len, ks))
-
-
-def _pairs(mapping):
-    items = mapping.items() if hasattr(mapping, "items") else mapping
-    ks, vs = [], []
-    for k, v in items:
-        ks.append(_key(k))
-        vs.append(_value(v))
-    n = len(ks)
-    return (n, (c_char_p * n)(*ks), (c_size_t * n)(*map(len, ks)), (c_char_p * n)(*vs),
-            (c_size_t * n)(*map(len, vs)))
-
-
-def _int64(x, what, exc_code=EINVAL):
-    """x as an int within int64, or the SynapError for exc_code (raised in Python: C never sees it)."""
-    try:
-        x = operator.index(x)
-    except TypeError:
-        raise TypeError(f"{what} must be an int, not {type(x).__name__}") from None
-    if not _INT64_MIN <= x <= _INT64_MAX:
-        raise error_from_code(exc_code, f"{what} is out of the int64 range")
-    return x
-
-
-def _seconds(x, what):
-    if isinstance(x, datetime.timedelta):
-        return int(x.total_seconds())
-    return _int64(x, what)
-
-
-def _millis(x, what):
-    if isinstance(x, datetime.timedelta):
-        return x // datetime.timedelta(milliseconds=1)
-    return _int64(x, what)
-
-
-def _unix_seconds(x, what):
-    if isinstance(x, datetime.datetime):
-        return int(x.timestamp())
-    return _int64(x, what)
-
-
-def _unix_millis(x, what):
-    if isinstance(x, datetime.datetime):
-        return int(x.timestamp() * 1000)
-    return _int64(x, what)
-
-
-def _set_flags(ex, px, exat, pxat, nx, xx, keepttl):
-    """synap_set_ex()'s (flags, expire). Conflicting choices are passed on:
-    libsynap rejects them (SYNAP_EINVAL) with its own message."""
-    flags, expire = 0, 0
-    if pxat is not None:
-        flags, expire = flags | _SET_PXAT, _unix_millis(pxat, "pxat")
-    if exat is not None:
-        flags, expire = flags | _SET_EXAT, _unix_seconds(exat, "exat")
-    if px is not None:
-        flags, expire = flags | _SET_PX, _millis(px, "px")
-    if ex is not None:
-        flags, expire = flags | _SET_EX, _seconds(ex, "ex")
-    if nx:
-        flags |= _SET_NX
-    if xx:
-        flags |= _SET_XX
-    if keepttl:
-        flags |= _SET_KEEPTTL
-    return flags, expire
-
-
-def _cstr(s, what):
-    """A NUL-terminated C string argument (option names and values, paths)."""
-    if isinstance(s, str):
-        s = s.encode("utf-8")
-    if b"\0" in s:
-        raise error_from_code(EINVAL, f"{what} contains a NUL byte")
-    return s
-
-
-def _pattern(match):
-    if match is None:
-        return None
-    return _key(match)
-
-
-def _take(ptr, length):
-    """The bytes of a malloc'd libsynap buffer, which is then freed (None for NULL)."""
-    p = ptr.value
-    if p is None:
-        return None
-    try:
-        return string_at(p, length.value)
-    finally:
-        _lib.load().synap_free(p)
-
-
-def _raise(lib, rc):
-    """Raises the exception for a negative result code with synap_last_error(),
-    which must be read right after the failing call on the same thread."""
-    msg = lib.synap_last_error()
-    msg = msg.decode("utf-8", "replace") if msg else ""
-    if not msg:
-        msg = (lib.synap_strerror(rc) or b"").decode("utf-8", "replace")
-    raise error_from_code(rc, msg)
+from ._convert import (
+    _SET_NX,
+    _SET_GET,
+    _EXP_S,
+    _EXP_MS,
+    _EXP_AT_S,
+    _EXP_AT_MS,
+    _EXP_NX,
+    _EXP_XX,
+    _EXP_GT,
+    _EXP_LT,
+    _UINT64_MAX,
+    _key,
+    _value,
+    _keys_array,
+    _pairs,
+    _int64,
+    _seconds,
+    _millis,
+    _unix_seconds,
+    _unix_millis,
+    _set_flags,
+    _cstr,
+    _pattern,
+    _take,
+    _raise,
+)
+from ._pubsub import PubSubMethods, Subscription  # noqa: F401 - re-exported
+from ._queue import Message, QueueMethods  # noqa: F401 - re-exported
 
 
 # ---------------------------------------------------------------------------
@@ -287,115 +171,6 @@ class Ticket(int):
 # Queues (synap.h "Queues", docs/queues.md)
 
 # queue_declare() keywords: the settings string's names, and each one's largest value.
-_QUEUE_SETTINGS = {
-    "max_depth": _UINT64_MAX,
-    "ack_deadline_ms": _UINT32_MAX,
-    "max_retries": _UINT32_MAX,
-    "dead_letter_max": _UINT64_MAX,
-    "default_priority": 9,
-    "message_ttl_ms": _UINT64_MAX,
-}
-
-
-def _qname(name, what):
-    """A queue or consumer name as a NUL-terminated C string: str is encoded
-    UTF-8 (surrogateescape, so names from queues() round-trip), bytes as they
-    are. libsynap checks the length (1..256 bytes)."""
-    if isinstance(name, str):
-        b = name.encode("utf-8", "surrogateescape")
-    elif isinstance(name, (bytes, bytearray, memoryview)):
-        b = bytes(name)
-    else:
-        raise TypeError(f"a {what} name must be str or bytes, not {type(name).__name__}")
-    if b"\0" in b:
-        raise error_from_code(EINVAL, f"{what} name contains a NUL byte")
-    return b
-
-
-def _uint(x, what, maximum):
-    """x as an int in 0..maximum (a timedelta counts in milliseconds), else
-    InvalidArgument: checked here, as ctypes would silently truncate it."""
-    if isinstance(x, datetime.timedelta):
-        x = x // datetime.timedelta(milliseconds=1)
-    try:
-        x = operator.index(x)
-    except TypeError:
-        raise TypeError(f"{what} must be an int, not {type(x).__name__}") from None
-    if not 0 <= x <= maximum:
-        raise error_from_code(EINVAL, f"{what} must be 0..{maximum}")
-    return x
-
-
-def _msg_id(x):
-    """A message id: an int or a Message."""
-    return _uint(x.id if isinstance(x, Message) else x, "message id", _UINT64_MAX)
-
-
-def _addr(b):
-    """The address of a bytes object's buffer (the caller keeps b alive)."""
-    return cast(c_char_p(b), c_void_p).value
-
-
-def _headers(headers):
-    """(synap_header array or None, count, the bytes it points into) for publish.
-    ``headers`` is a mapping or an iterable of (key, value) pairs; keys are
-    bytes or str, values also int or float, as KV values are."""
-    if not headers:
-        return None, 0, None
-    items = headers.items() if hasattr(headers, "items") else headers
-    pairs = [(_key(k), _value(v)) for k, v in items]
-    n = len(pairs)
-    arr = (_lib.synap_header * n)()
-    for i, (k, v) in enumerate(pairs):
-        arr[i].key, arr[i].key_len = _addr(k), len(k)
-        arr[i].value, arr[i].value_len = _addr(v), len(v)
-    return arr, n, pairs
-
-
-def _bytes_at(p, n):
-    return string_at(p, n) if n else b""
-
-
-class Message:
-    """A message handed out by Database.consume() / iter_queue(), or a dead
-    letter listed by Database.dead_letters().
-
-    ``id`` (int, unique and kept across restarts), ``payload`` (bytes),
-    ``priority`` (0..9), ``delivery_count`` (1 on the first delivery),
-    ``redelivered`` (bool), ``headers`` (dict of bytes to bytes), ``reason``
-    (dead letters: "rejected", "max_retries" or "expired"; else ""), and
-    ``queue``, the name it came from. ack() and nack() act on it in that
-    queue of that database."""
-
-    __slots__ = ("id", "payload", "priority", "delivery_count", "redelivered", "headers", "reason", "queue",
-                 "_db")
-
-    def __init__(self, db, queue, id, payload, priority, delivery_count, redelivered, headers,  # noqa: A002
-                 reason=""):
-        self._db = db
-        self.queue = queue
-        self.id = id
-        self.payload = payload
-        self.priority = priority
-        self.delivery_count = delivery_count
-        self.redelivered = redelivered
-        self.headers = headers
-        self.reason = reason
-
-    def ack(self):
-        """Acks this message for good; NotFound if it is not in flight (acked already,
-        or its ack deadline passed and it went back to the queue)."""
-        self._db.ack(self.queue, self.id)
-
-    def nack(self, requeue=True):
-        """Gives it back: to the head of its priority (requeue=True) or to the dead letters."""
-        self._db.nack(self.queue, self.id, requeue)
-
-    def __repr__(self):
-        extra = f", reason={self.reason!r}" if self.reason else ""
-        return (f"<synap.Message id={self.id} queue={self.queue!r} priority={self.priority} "
-                f"delivery_count={self.delivery_count} redelivered={self.redelivered} "
-                f"payload={self.payload[:32]!r}{'...' if len(self.payload) > 32 else ''}{extra}>")
 
 
 def open(path, fsync="always", *, options=None, progress=None, **kwargs):  # noqa: A001 - synap.open
@@ -447,7 +222,7 @@ def open(path, fsync="always", *, options=None, progress=None, **kwargs):  # noq
     return Database(handle.value, path)
 
 
-class Database:
+class Database(QueueMethods, PubSubMethods):
     """An open synap data directory. Use synap.open() to make one.
 
     Keys and values may be bytes or str (str is encoded UTF-8); values come
@@ -874,336 +649,3 @@ class Database:
             with _acked_lock:
                 _acked_pending.pop(token, None)
             raise
-
-    # -- queues ------------------------------------------------------------------
-    #
-    # Durable work queues (docs/queues.md). Names are str (UTF-8) or bytes of
-    # 1..256 bytes. A call on a queue that does not exist raises NotFound
-    # (publish creates it unless the database was opened with
-    # queue_auto_create=False).
-
-    def _qfn(self, name):
-        fn = getattr(self._lib, name, None)
-        if fn is None:
-            raise error_from_code(EUNSUPPORTED, f"this libsynap ({_lib.path()}) has no queues: it lacks {name}")
-        return fn
-
-    def _qcall(self, name, notfound, *args):
-        """_call() of a queue function; SYNAP_NOTFOUND raises NotFound(notfound),
-        as libsynap leaves no message for it."""
-        rc = self._call(self._qfn(name), *args)
-        if rc == NOTFOUND:
-            raise NotFound(NOTFOUND, notfound)
-        return rc
-
-    def _messages(self, queue, ptr, n):
-        """Copies the messages of one libsynap block, then frees the block."""
-        if not ptr:
-            return []
-        try:
-            out = []
-            for i in range(n.value):
-                m = ptr[i]
-                headers = {}
-                for j in range(m.header_count):
-                    h = m.headers[j]
-                    headers[_bytes_at(h.key, h.key_len)] = _bytes_at(h.value, h.value_len)
-                out.append(Message(self, queue, m.id, _bytes_at(m.payload, m.payload_len), m.priority,
-                                   m.delivery_count, bool(m.redelivered), headers,
-                                   (m.reason or b"").decode("utf-8", "replace")))
-            return out
-        finally:
-            self._lib.synap_free(cast(ptr, c_void_p))
-
-    def queue_declare(self, queue, *, max_depth=None, ack_deadline_ms=None, max_retries=None,
-                      dead_letter_max=None, default_priority=None, message_ttl_ms=None):
-        """Creates a queue, or checks that the existing one has the same settings
-        (else InvalidArgument). Settings left None take libsynap's defaults:
-        max_depth 1000000 (a publish past it raises Busy "queue full"),
-        ack_deadline_ms 30000, max_retries 5, dead_letter_max 1000000,
-        default_priority 0, message_ttl_ms 0 (none). The *_ms ones accept timedelta."""
-        given = {"max_depth": max_depth, "ack_deadline_ms": ack_deadline_ms, "max_retries": max_retries,
-                 "dead_letter_max": dead_letter_max, "default_priority": default_priority,
-                 "message_ttl_ms": message_ttl_ms}
-        parts = [f"{k}={_uint(v, k, _QUEUE_SETTINGS[k])}" for k, v in given.items() if v is not None]
-        settings = " ".join(parts).encode("ascii") if parts else None
-        q = _qname(queue, "queue")
-        self._qcall("synap_queue_declare", f"no queue named {queue!r}", q, settings)
-
-    def queue_delete(self, queue):
-        """Deletes a queue and all its messages; NotFound if there is none."""
-        self._qcall("synap_queue_delete", f"no queue named {queue!r}", _qname(queue, "queue"))
-
-    def queue_purge(self, queue):
-        """Removes the ready and delayed messages (not those in flight); returns how many."""
-        purged = c_uint64()
-        self._qcall("synap_queue_purge", f"no queue named {queue!r}", _qname(queue, "queue"), byref(purged))
-        return purged.value
-
-    def queues(self):
-        """The names of every queue (str)."""
-        found = []
-
-        def sink(_user, name, length):
-            found.append(string_at(name, length).decode("utf-8", "surrogateescape"))
-
-        cb = _lib.KEY_FN(sink)  # alive until synap_queue_list() returns
-        self._qcall("synap_queue_list", "", cb, None)
-        return found
-
-    def queue_stats(self, queue):
-        """The queue's counters (ready, in_flight, delayed, dead_lettered, published,
-        delivered, acked, nacked, redelivered, expired, consumers) and its
-        "settings", as a dict."""
-        ptr, length = c_void_p(), c_size_t()
-        self._qcall("synap_queue_stats_json", f"no queue named {queue!r}", _qname(queue, "queue"), byref(ptr),
-                    byref(length))
-        return json.loads(_take(ptr, length))
-
-    def publish(self, queue, payload, priority=None, delay_ms=0, headers=None, max_retries=None):
-        """Publishes one message and returns its id once it is durable (under the
-        fsync mode). priority: 0..9 (9 is served first), None for the queue's
-        default. delay_ms (int or timedelta): delivered only after it. headers: a
-        mapping (or pairs) of bytes/str keys to values. max_retries: this
-        message's own limit, None for the queue's. The payload, like a KV
-        value, is bytes, str, int or float. Raises Busy when the queue is full,
-        TooLarge over queue.max_payload_bytes."""
-        q, v = _qname(queue, "queue"), _value(payload)
-        if priority is None:
-            prio = -1
-        else:
-            prio = _uint(priority, "priority", _UINT64_MAX)
-            if prio > 9:
-                raise error_from_code(EINVAL, "priority must be 0..9, or None for the queue's default")
-        delay = _uint(delay_ms, "delay_ms", _UINT64_MAX)
-        retries = -1 if max_retries is None else _uint(max_retries, "max_retries", 0xFFFFFFFF)
-        harr, hcount, _keep = _headers(headers)
-        mid = c_uint64()
-        self._qcall("synap_queue_publish", f"no queue named {queue!r} (and queue.auto_create is false)", q, v,
-                    len(v), prio, delay, retries, harr, hcount, byref(mid))
-        return mid.value
-
-    def publish_batch(self, queue, payloads):
-        """Publishes several messages as one log record (all or none), with the
-        queue's default priority and no delay; returns their ids in order.
-        InvalidArgument if there are none."""
-        q = _qname(queue, "queue")
-        n, arr, lens = _keys_array_of(map(_value, payloads))
-        ids = (c_uint64 * n)()
-        self._qcall("synap_queue_publish_batch", f"no queue named {queue!r} (and queue.auto_create is false)",
-                    q, n, arr, lens, ids)
-        return list(ids)
-
-    def consume(self, queue, consumer="default", max=1, wait_ms=0, prefetch=0):  # noqa: A002 - as synap.h
-        """Takes up to ``max`` (1..10000) ready messages for ``consumer``, highest
-        priority first, FIFO within a priority, and returns them as a list of
-        Message (empty if none came). If none is ready, waits up to wait_ms (int
-        or timedelta) for one; 0 returns at once. prefetch (0: no cap) caps the
-        consumer's unacked deliveries in this queue. Each message must be acked
-        (msg.ack()) before the queue's ack deadline, else it is delivered again."""
-        q, c = _qname(queue, "queue"), _qname(consumer, "consumer")
-        count = _uint(max, "max", _UINT32_MAX)
-        wait = _uint(wait_ms, "wait_ms", _UINT32_MAX)
-        pre = _uint(prefetch, "prefetch", _UINT32_MAX)
-        ptr, n = _lib.message_p(), c_size_t()
-        self._qcall("synap_queue_consume", f"no queue named {queue!r}", q, c, count, wait, pre, byref(ptr),
-                    byref(n))
-        return self._messages(queue, ptr, n)
-
-    def iter_queue(self, queue, consumer="default", wait_ms=1000, max=1, prefetch=0):  # noqa: A002
-        """Yields messages as consume() hands them out, until a consume that waited
-        wait_ms returns nothing. Ack (or nack) each one:
-
-            for msg in db.iter_queue("jobs", wait_ms=1000):
-                handle(msg.payload)
-                msg.ack()
-
-        With max > 1, messages are fetched in batches; if the loop is left early
-        (break, an exception), the fetched ones not yet yielded are nacked back to
-        the head of the queue."""
-        while True:
-            pending = collections.deque(self.consume(queue, consumer, max, wait_ms, prefetch))
-            if not pending:
-                return
-            try:
-                while pending:
-                    yield pending.popleft()
-            finally:
-                # Left early: give the rest back, last first, so that each
-                # goes to the head of its priority in its original order.
-                for msg in reversed(pending):
-                    try:
-                        self.nack(queue, msg.id, True)
-                    except SynapError:  # closed meanwhile, ...: they come back at their deadline
-                        pass
-
-    def ack(self, queue, *ids):
-        """Acks in-flight messages (ids or Message objects) for good, all or none:
-        NotFound, with nothing acked, if any is not in flight in this queue
-        (unknown, acked already, or back in the queue after its deadline)."""
-        if not ids:
-            return
-        q = _qname(queue, "queue")
-        arr = (c_uint64 * len(ids))(*map(_msg_id, ids))
-        shown = ", ".join(str(i) for i in arr[:8]) + (", ..." if len(ids) > 8 else "")
-        self._qcall("synap_queue_ack", f"no queue named {queue!r}, or message(s) {shown} not in flight in it", q,
-                    arr, len(ids))
-
-    def nack(self, queue, id, requeue=True):  # noqa: A002
-        """Gives back an in-flight message (id or Message). requeue=True puts it at
-        the head of its priority (or dead-letters it, reason "max_retries", once its
-        retries are spent); requeue=False dead-letters it (reason "rejected"),
-        raising Busy if the dead-letter list is full (it then stays in flight).
-        NotFound if it is not in flight in this queue."""
-        mid = _msg_id(id)
-        self._qcall("synap_queue_nack", f"no queue named {queue!r}, or message {mid} not in flight in it",
-                    _qname(queue, "queue"), mid, 1 if requeue else 0)
-
-    def dead_letters(self, queue, offset=0, limit=100):
-        """The queue's dead letters, oldest first, from ``offset``, at most
-        ``limit``: a list of Message whose ``reason`` says why."""
-        q = _qname(queue, "queue")
-        off = _uint(offset, "offset", _UINT64_MAX)
-        lim = _uint(limit, "limit", _UINT32_MAX)
-        ptr, n = _lib.message_p(), c_size_t()
-        self._qcall("synap_queue_dead_letters", f"no queue named {queue!r}", q, off, lim, byref(ptr), byref(n))
-        return self._messages(queue, ptr, n)
-
-    def requeue_dead(self, queue, id=None):  # noqa: A002
-        """Moves dead letter ``id`` (an id or Message; None: every one) back to ready,
-        with its delivery count reset; returns how many moved. NotFound if ``id``
-        is not a dead letter of this queue."""
-        mid = 0 if id is None else _msg_id(id)
-        what = f"no queue named {queue!r}" + (f", or message {mid} is not a dead letter of it" if mid else "")
-        moved = c_uint64()
-        self._qcall("synap_queue_requeue_dead", what, _qname(queue, "queue"), mid, byref(moved))
-        return moved.value
-
-    def purge_dead(self, queue):
-        """Deletes every dead letter of the queue; returns how many."""
-        purged = c_uint64()
-        self._qcall("synap_queue_purge_dead", f"no queue named {queue!r}", _qname(queue, "queue"), byref(purged))
-        return purged.value
-
-
-class Subscription:
-    """A pub/sub subscription (Database.subscribe). ``next(wait_ms)`` returns the
-    next ``(topic, payload)`` or None when the wait brings nothing; iterating
-    yields pairs until a wait of ``wait_ms`` brings nothing. Raises Closed once
-    the subscription is closed: by close(), by its database closing, or by an
-    overflow under ``overflow="close"`` (after what was buffered is read)."""
-
-    def __init__(self, db, ptr, pattern, wait_ms):
-        self._db = db
-        self._p = ptr
-        self.pattern = pattern
-        self.wait_ms = wait_ms
-        self._mu = threading.Lock()
-        self._idle = threading.Condition(self._mu)
-        self._active = 0
-
-    def _enter(self):
-        with self._mu:
-            if self._p is None:
-                raise Closed(ECLOSED, f"subscription {self.pattern!r} is closed")
-            self._active += 1
-            return self._p
-
-    def _leave(self):
-        with self._mu:
-            self._active -= 1
-            self._idle.notify_all()
-
-    def next(self, wait_ms=0):
-        ms = _uint(wait_ms, "wait_ms", _UINT32_MAX)
-        self._db._enter()  # the database stays open during the wait
-        try:
-            p = self._enter()
-            try:
-                ptr = _lib.message_p()
-                rc = self._db._lib.synap_subscription_next(p, ms, byref(ptr))
-                if rc == NOTFOUND:
-                    return None
-                if rc < 0:
-                    _raise(self._db._lib, rc)
-                m = ptr.contents
-                try:
-                    return m.reason.decode("utf-8", "surrogateescape"), _bytes_at(m.payload, m.payload_len)
-                finally:
-                    self._db._lib.synap_free(ptr)
-            finally:
-                self._leave()
-        finally:
-            self._db._leave()
-
-    def __iter__(self):
-        while True:
-            got = self.next(self.wait_ms)
-            if got is None:
-                return
-            yield got
-
-    @property
-    def dropped(self):
-        """Messages dropped so far by ``overflow="drop_oldest"``."""
-        p = self._enter()
-        try:
-            n = c_uint64()
-            rc = self._db._lib.synap_subscription_dropped(p, byref(n))
-            if rc < 0:
-                _raise(self._db._lib, rc)
-            return n.value
-        finally:
-            self._leave()
-
-    def _free(self):
-        with self._mu:
-            while self._active:  # a next() in progress ends within its wait
-                self._idle.wait()
-            p, self._p = self._p, None
-        if p is not None:
-            self._db._lib.synap_unsubscribe(p)
-            self._db._subs.discard(self)
-
-    def close(self):
-        """Unsubscribes; later calls raise Closed. Closing twice is allowed."""
-        self._free()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-def _subscribe(db, pattern, capacity=1024, overflow="drop_oldest", wait_ms=1000):
-    policies = {"drop_oldest": 0, "close": 1}
-    if overflow not in policies:
-        raise error_from_code(EINVAL, "overflow must be 'drop_oldest' or 'close'")
-    pat = _cstr(pattern, "pattern")
-    cap = _uint(capacity, "capacity", _UINT32_MAX)
-    ms = _uint(wait_ms, "wait_ms", _UINT32_MAX)
-    ptr = c_void_p()
-    db._call(db._lib.synap_subscribe, pat, cap, policies[overflow], byref(ptr))
-    sub = Subscription(db, ptr.value, pattern, ms)
-    db._subs.add(sub)
-    return sub
-
-
-def _pubsub_publish(db, topic, payload):
-    t = _cstr(topic, "topic")
-    v = _value(payload)
-    delivered = c_uint64()
-    db._call(db._lib.synap_publish, t, v, len(v), byref(delivered))
-    return delivered.value
-
-
-Database.subscribe = _subscribe
-Database.subscribe.__doc__ = """Subscribes to a topic pattern ("orders.*.created", "orders.#", "eu*"): returns a
-Subscription (iterate it, or call next()). capacity bounds its buffer; overflow
-"drop_oldest" drops (and counts) the oldest, "close" closes it. wait_ms is how
-long iteration waits for each message."""
-Database.pubsub_publish = _pubsub_publish
-Database.pubsub_publish.__doc__ = """Publishes payload to topic; returns how many subscriptions took it.
-Not durable: only subscriptions open now receive it."""
