@@ -43,6 +43,9 @@ inline constexpr uint16_t kCodecMask = 0x3;
 
 // Segment flags.
 inline constexpr uint32_t kSegmentDirect = 1u << 0;  // written with O_DIRECT
+// Rewritten by compaction (engine/stream): its batches may leave LSN gaps,
+// inside it and up to the next segment's base. Only ever a sealed segment.
+inline constexpr uint32_t kSegmentCompacted = 1u << 1;
 
 struct SegmentHeader {
   uint64_t segment_id = 0;   // unique per log, increasing; seeds batch hashes

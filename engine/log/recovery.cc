@@ -29,7 +29,7 @@ const char* RecoveryModeName(RecoveryMode m) {
 
 std::string RecoveryReport::ToString() const {
   std::ostringstream os;
-  os << "recovered " << segments << " segments, " << batches << " batches, " << records << " records ("
+  os << "recovered " << segments << " segments (" << trusted << " trusted unread), " << batches << " batches, " << records << " records ("
      << replayed << " replayed), " << bytes << " bytes, LSN " << first_lsn << ".." << last_lsn << " in "
      << elapsed_ms << " ms";
   for (const Cut& c : cuts)
@@ -137,6 +137,8 @@ class Recovery {
   enum class Action { kTrimTail, kCutAndStop, kCutSegment, kSkip };
   Status ListSegments();
   Status ScanSegment(const std::string& name, bool final, Next* next);
+  bool TrustSealed(const std::string& name, const std::string& next_name);
+  Status CheckChain(const SegmentHeader& h, const std::string& name) const;
   Status OnBadHeader(const std::string& name, bool final, const Status& why, Next* next);
   Status Decide(const std::string& name, bool final, const Damage& d, Action* action) const;
   void AcceptBatch(const BatchHeader& h, SegmentState* s);
@@ -153,6 +155,7 @@ class Recovery {
   std::vector<std::string> names_;
   size_t index_ = 0;
   Lsn expected_ = 0;  // the next LSN; 0 until the first segment tells
+  bool gap_ok_ = false;  // the previous segment was compacted: the next base may lie beyond expected_
   std::vector<uint8_t> buf_, scratch_;
 };
 
@@ -162,7 +165,7 @@ Status Recovery::ListSegments() {
   std::vector<std::pair<Lsn, std::string>> segs;
   for (const std::string& n : *all) {
     Lsn base;
-    if (ParseSegmentFileName(n, &base)) segs.emplace_back(base, n);
+    if (ParseSegmentFileName(n, &base)) segs.emplace_back(base + opts_.name_bias, n);
   }
   std::sort(segs.begin(), segs.end());
   for (auto& [base, n] : segs) names_.push_back(n);
@@ -173,6 +176,7 @@ Status Recovery::Run() {
   auto t0 = std::chrono::steady_clock::now();
   SYNAP_RETURN_IF_ERROR(ListSegments());
   for (index_ = 0; index_ < names_.size(); ++index_) {
+    if (index_ + 1 < names_.size() && TrustSealed(names_[index_], names_[index_ + 1])) continue;
     Next next = Next::kContinue;
     SYNAP_RETURN_IF_ERROR(ScanSegment(names_[index_], index_ + 1 == names_.size(), &next));
     if (next == Next::kStop) break;
@@ -201,18 +205,12 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
   s.name = name;
   s.file_size = buf_.size();
   Status hs = DecodeSegmentHeader(buf_.data(), buf_.size(), &s.header);
-  Lsn base_from_name = 0;
-  ParseSegmentFileName(name, &base_from_name);
-  bool gap_allowed = opts_.mode == RecoveryMode::kSkipCorrupted;
-  if (hs.ok() && expected_ != 0 && s.header.base_lsn != expected_ && !(gap_allowed && s.header.base_lsn > expected_))
-    hs = Status::Corruption("segment starts at LSN " + std::to_string(s.header.base_lsn) + ", expected " +
-                            std::to_string(expected_));
+  if (hs.ok()) hs = CheckChain(s.header, name);
   if (hs.code() == Status::Code::kUnsupported) return Status::Unsupported(Path(name) + ": " + hs.message());
-  if (hs.ok() && s.header.base_lsn != base_from_name)
-    hs = Status::Corruption("header says base LSN " + std::to_string(s.header.base_lsn) + " but the file name " +
-                            "says " + std::to_string(base_from_name));
   if (!hs.ok()) return OnBadHeader(name, final, hs, next);
   if (expected_ == 0 || s.header.base_lsn > expected_) expected_ = s.header.base_lsn;
+  bool compacted = (s.header.flags & kSegmentCompacted) != 0;
+  gap_ok_ = compacted;
 
   uint64_t pos = s.header.data_offset;
   while (pos < buf_.size()) {
@@ -222,7 +220,10 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
     if (bs.code() == Status::Code::kUnsupported)
       return Status::Unsupported(Path(name) + " at byte offset " + std::to_string(pos) + ": " + bs.message());
     if (bs.ok()) {
-      if (h.first_lsn == expected_) {
+      if (h.first_lsn == expected_ || (compacted && h.first_lsn > expected_)) {
+        if (opts_.on_batch)
+          opts_.on_batch({s.header.base_lsn, pos, BatchFootprint(h.stored_len, s.header.alignment), h.first_lsn,
+                          h.record_count});
         Status rs = ReplayBatch(h, buf_.data() + pos + kBatchHeaderSize, opts_, &scratch_, &report_->replayed);
         if (rs.ok()) {
           AcceptBatch(h, &s);
@@ -264,6 +265,54 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
   s.end_offset = std::min<uint64_t>(pos, buf_.size());
   out_->segments.push_back(std::move(s));
   return Status::Ok();
+}
+
+// A decoded header that does not continue the chain: its base LSN must be
+// the next expected one (later only after a compacted segment, or in skip
+// mode) and match its file name.
+Status Recovery::CheckChain(const SegmentHeader& h, const std::string& name) const {
+  bool gap_allowed = opts_.mode == RecoveryMode::kSkipCorrupted || gap_ok_;
+  if (expected_ != 0 && h.base_lsn != expected_ && !(gap_allowed && h.base_lsn > expected_))
+    return Status::Corruption("segment starts at LSN " + std::to_string(h.base_lsn) + ", expected " +
+                              std::to_string(expected_));
+  Lsn base_from_name = 0;
+  ParseSegmentFileName(name, &base_from_name);
+  if (h.base_lsn != base_from_name + opts_.name_bias)
+    return Status::Corruption("header says base LSN " + std::to_string(h.base_lsn) + " but the file name says " +
+                              std::to_string(base_from_name + opts_.name_bias));
+  return Status::Ok();
+}
+
+// Reads only the header of a sealed segment and asks the owner whether it
+// vouches for the rest (see TrustSealedFn). Any doubt: false, and the
+// segment is scanned like any other.
+bool Recovery::TrustSealed(const std::string& name, const std::string& next_name) {
+  if (!opts_.trust_sealed) return false;
+  Lsn next_base = 0;
+  ParseSegmentFileName(next_name, &next_base);
+  next_base += opts_.name_bias;
+  io::OpenOptions oo;
+  oo.read_only = true;
+  Result<io::FileHandle> f = io_->open(Path(name), oo);
+  if (!f.ok()) return false;
+  uint8_t raw[kSegmentHeaderSize];
+  Result<size_t> n = io_->read_at(*f, 0, raw, sizeof raw);
+  Result<uint64_t> size = io_->file_size(*f);
+  io_->close(*f);
+  SegmentState s;
+  if (!n.ok() || *n != sizeof raw || !size.ok()) return false;
+  if (!DecodeSegmentHeader(raw, sizeof raw, &s.header).ok() || !CheckChain(s.header, name).ok()) return false;
+  if (next_base <= s.header.base_lsn || !opts_.trust_sealed(s.header, next_base)) return false;
+  s.name = name;
+  s.file_size = *size;
+  s.last_lsn = next_base - 1;
+  if (report_->first_lsn == 0) report_->first_lsn = s.header.base_lsn;
+  report_->last_lsn = s.last_lsn;
+  report_->trusted++;
+  expected_ = next_base;
+  gap_ok_ = false;
+  out_->segments.push_back(std::move(s));
+  return true;
 }
 
 // A segment whose header is unreadable, or whose base LSN breaks the chain.

@@ -44,11 +44,31 @@ const char* RecoveryModeName(RecoveryMode m);
 // Called once per record, in LSN order.
 using ReplayFn = std::function<void(Lsn lsn, std::span<const uint8_t> record)>;
 
+// Where a valid batch lies: what a log's owner needs to index it.
+struct BatchLocation {
+  Lsn segment_base = 0;     // base LSN of the segment holding it
+  uint64_t offset = 0;      // its byte offset in that segment
+  uint64_t footprint = 0;   // bytes it occupies, padding included
+  Lsn first_lsn = 0;
+  uint32_t record_count = 0;
+};
+using BatchFn = std::function<void(const BatchLocation& where)>;
+// Asked about a sealed (non-final) segment before it is read: `next_base` is
+// the base LSN of the segment after it. True = the caller vouches for the
+// segment (it holds an index, written at seal time, that still matches it):
+// recovery then reads only the segment's header, takes its records to be
+// [header.base_lsn, next_base) unseen, and neither validates nor replays
+// them. Reads of such a segment must check every batch's hash themselves.
+using TrustSealedFn = std::function<bool(const SegmentHeader& header, Lsn next_base)>;
+
 struct RecoveryOptions {
   RecoveryMode mode = RecoveryMode::kTolerateTornTail;
   Lsn replay_from = 1;     // records below this LSN are validated but not replayed
   bool read_only = false;  // report only: never zero, truncate or remove anything
   ReplayFn replay;         // may be empty
+  uint64_t name_bias = 0;  // segments are named SegmentFileName(base_lsn, name_bias)
+  BatchFn on_batch;        // may be empty: each valid batch, in LSN order, before its records are replayed
+  TrustSealedFn trust_sealed;  // may be empty: every segment is read
 };
 
 // One segment as recovery found it.
@@ -70,6 +90,7 @@ struct RecoveryReport {
     std::string reason;
   };
   uint64_t segments = 0;
+  uint64_t trusted = 0;  // sealed segments taken on the owner's word (TrustSealedFn), not read
   uint64_t batches = 0;
   uint64_t records = 0;
   uint64_t replayed = 0;  // records passed to replay (>= replay_from)

@@ -26,9 +26,9 @@ const char* PreallocateName(Preallocate p) {
   return "unknown";
 }
 
-std::string SegmentFileName(Lsn base_lsn) {
+std::string SegmentFileName(Lsn base_lsn, uint64_t name_bias) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%020llu.log", static_cast<unsigned long long>(base_lsn));
+  std::snprintf(buf, sizeof buf, "%020llu.log", static_cast<unsigned long long>(base_lsn - name_bias));
   return buf;
 }
 
@@ -96,7 +96,7 @@ std::string Join(const std::string& dir, const std::string& name) { return dir +
 }  // namespace
 
 Result<io::FileHandle> CreateSegment(io::IoBackend* io, const std::string& dir, const SegmentSpec& spec) {
-  std::string path = Join(dir, SegmentFileName(spec.header.base_lsn));
+  std::string path = Join(dir, SegmentFileName(spec.header.base_lsn, spec.name_bias));
   io::OpenOptions oo;
   oo.create = true;
   oo.exclusive = true;  // a segment is never silently reused
@@ -178,7 +178,7 @@ Result<io::FileHandle> SpareSegment::Take(const SegmentSpec& spec) {
   }
   AlignedBuffer block(spec.header.data_offset, std::max<uint32_t>(spec.header.alignment, 4096));
   EncodeSegmentHeader(spec.header, block.data());
-  std::string path = Join(dir_, SegmentFileName(spec.header.base_lsn));
+  std::string path = Join(dir_, SegmentFileName(spec.header.base_lsn, spec.name_bias));
   Status st = io_->write_at(f, 0, block.data(), block.size());
   if (st.ok()) st = io_->sync(f);
   if (st.ok()) st = io_->rename(Path(), path);

@@ -25,8 +25,10 @@ enum class Preallocate : uint8_t {
 Result<Preallocate> ParsePreallocate(const std::string& name);  // "auto", "none", "fallocate", "zero"
 const char* PreallocateName(Preallocate p);
 
-// "<20-digit base LSN>.log".
-std::string SegmentFileName(Lsn base_lsn);
+// "<20-digit base LSN>.log". A log may name its segments by a number offset
+// from the LSN (`name_bias`): a stream room names each segment by the offset
+// of its first event, which is base_lsn - 1 (offsets start at 0, LSNs at 1).
+std::string SegmentFileName(Lsn base_lsn, uint64_t name_bias = 0);
 // True for names made by SegmentFileName; sets *base_lsn.
 bool ParseSegmentFileName(std::string_view name, Lsn* base_lsn);
 
@@ -35,9 +37,10 @@ struct SegmentSpec {
   uint64_t size_bytes = 0;     // target size; the space preallocated
   Preallocate preallocate = Preallocate::kFallocate;
   bool direct = false;         // open with O_DIRECT (header.flags has kSegmentDirect)
+  uint64_t name_bias = 0;      // the file is SegmentFileName(header.base_lsn, name_bias)
 };
 
-// Creates dir/SegmentFileName(base_lsn): writes the header (and zeros up to
+// Creates dir/SegmentFileName(base_lsn, name_bias): writes the header (and zeros up to
 // data_offset), reserves space as asked, fdatasyncs the file, then fsyncs the
 // directory, so the segment is durable before any batch goes into it.
 // Returns the open handle. Fails with Unsupported if `direct` is refused.

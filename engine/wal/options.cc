@@ -55,6 +55,7 @@ Status WalOptions::Validate() const {
   if (4096 + largest > segment_bytes)
     return Status::InvalidArgument("wal.segment_bytes (" + std::to_string(segment_bytes) +
                                    ") cannot hold the largest batch (max_record_bytes/max_batch_bytes)");
+  if (segment_name_bias > 1) return OutOfRange("segment_name_bias", segment_name_bias, 0, 1);
   if (zstd_level < 1 || zstd_level > 19) return OutOfRange("zstd_level", static_cast<uint64_t>(zstd_level), 1, 19);
   return Status::Ok();
 }

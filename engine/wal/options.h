@@ -72,6 +72,15 @@ struct WalOptions {
 
   log::RecoveryMode recovery = log::RecoveryMode::kTolerateTornTail;
 
+  // ---- for an owner that indexes its log (stream rooms); not set by name ----
+  uint64_t segment_name_bias = 0;  // segments are named by base LSN minus this
+  // Every batch of the log, in LSN order: first each valid batch recovery
+  // finds (before its records are replayed), then, on the committer thread,
+  // each new batch as it is placed in its segment, before its write is
+  // issued (readers must bound themselves by acked_lsn()). Keep it short.
+  log::BatchFn on_batch;
+  log::TrustSealedFn trust_sealed;  // see log::TrustSealedFn; empty: every segment is read
+
   // Checks every field against its limits; the message names the field.
   Status Validate() const;
 };

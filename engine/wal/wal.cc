@@ -258,12 +258,12 @@ Result<uint64_t> Wal::RemoveSegmentsBelow(Lsn lsn) {
   std::vector<Lsn> bases;
   for (const std::string& n : *names) {
     Lsn base;
-    if (log::ParseSegmentFileName(n, &base)) bases.push_back(base);
+    if (log::ParseSegmentFileName(n, &base)) bases.push_back(base + opts_.segment_name_bias);
   }
   std::sort(bases.begin(), bases.end());
   uint64_t removed = 0;
   for (size_t i = 0; i + 1 < bases.size() && bases[i + 1] <= lsn; i++) {
-    SYNAP_RETURN_IF_ERROR(io_->remove(opts_.dir + "/" + log::SegmentFileName(bases[i])));
+    SYNAP_RETURN_IF_ERROR(io_->remove(opts_.dir + "/" + log::SegmentFileName(bases[i], opts_.segment_name_bias)));
     removed++;
   }
   if (removed > 0) SYNAP_RETURN_IF_ERROR(io_->sync_dir(opts_.dir));

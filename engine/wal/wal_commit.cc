@@ -84,6 +84,9 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
   ro.mode = opts_.recovery;
   ro.replay_from = replay_from;
   ro.replay = replay;
+  ro.name_bias = opts_.segment_name_bias;
+  ro.on_batch = opts_.on_batch;
+  ro.trust_sealed = opts_.trust_sealed;
   log::RecoveredLog rec;
   SYNAP_RETURN_IF_ERROR(log::RecoverLog(io_, opts_.dir, ro, &rec, report));
   // Say what recovery cut or removed: an operator must be able to see it.
@@ -282,6 +285,7 @@ void Wal::SubmitReady() {
                    : direct_                         ? io::Durability::kDsyncWrite
                                                      : io::Durability::kDataSync;
   op->batch = std::move(b);
+  if (opts_.on_batch) opts_.on_batch({segment_.base_lsn, op->offset, footprint, h.first_lsn, h.record_count});
   io_->prepare({file_, op->offset, op->batch->buf.data(), op->len, op->durability,
                 reinterpret_cast<uint64_t>(op.get())});
   segment_offset_ += footprint;
@@ -319,6 +323,7 @@ Status Wal::Roll(Lsn base_lsn) {
   spec.size_bytes = opts_.segment_bytes;
   spec.preallocate = preallocate_;
   spec.direct = direct_;
+  spec.name_bias = opts_.segment_name_bias;
   Result<io::FileHandle> f = spare_ ? spare_->Take(spec) : log::CreateSegment(io_, opts_.dir, spec);
   if (!f.ok()) return f.status();
 
