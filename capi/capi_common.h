@@ -52,6 +52,7 @@ inline int Code(Status::Code c) {
     case Status::Code::kOutOfMemory: return SYNAP_ENOMEM;
     case Status::Code::kOutOfRange: return SYNAP_ERANGE;
     case Status::Code::kPermission: return SYNAP_EPERM;
+    case Status::Code::kAlreadyExists: return SYNAP_EEXIST;
   }
   return SYNAP_EINTERNAL;
 }

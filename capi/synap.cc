@@ -125,6 +125,7 @@ const char* synap_strerror(int code) {
     case SYNAP_EINTERNAL: return "internal error";
     case SYNAP_ERANGE: return "number out of range";
     case SYNAP_EPERM: return "not permitted by the configuration";
+    case SYNAP_EEXIST: return "already exists";
     default: return "unknown result code";
   }
 }

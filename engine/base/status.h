@@ -33,6 +33,7 @@ class Status {
     kOutOfMemory,      // allocation failed, or over a memory limit with nothing to evict
     kOutOfRange,       // a number would leave its range (an int64 increment overflows)
     kPermission,       // the configuration does not allow the operation
+    kAlreadyExists,    // a create found the thing already there
   };
 
   Status() = default;
@@ -49,6 +50,11 @@ class Status {
   static Status OutOfMemory(std::string m) { return Status(Code::kOutOfMemory, std::move(m)); }
   static Status OutOfRange(std::string m) { return Status(Code::kOutOfRange, std::move(m)); }
   static Status Permission(std::string m) { return Status(Code::kPermission, std::move(m)); }
+  static Status AlreadyExists(std::string m) { return Status(Code::kAlreadyExists, std::move(m)); }
+  // The same status (code, errno) with "<context>: " before its message.
+  Status WithContext(const std::string& context) const {
+    return ok() ? *this : Status(code_, context + ": " + message_, errno_);
+  }
 
   // An OS error: ENOSPC becomes kNoSpace, everything else kIoError. `err` is a
   // positive errno value.
@@ -99,6 +105,7 @@ inline const char* CodeName(Status::Code c) {
     case Status::Code::kOutOfMemory: return "OutOfMemory";
     case Status::Code::kOutOfRange: return "OutOfRange";
     case Status::Code::kPermission: return "Permission";
+    case Status::Code::kAlreadyExists: return "AlreadyExists";
   }
   return "Unknown";
 }

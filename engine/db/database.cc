@@ -18,6 +18,11 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 constexpr unsigned kQueueDepth = 64;
 // Buckets copied per lock hold while snapshotting: keeps a shard's writers
 // waiting at most for a few hundred keys' copy.
@@ -102,6 +107,10 @@ Status Database::Recover() {
   report_.log_ms = MsSince(tl);
   kv_->Attach(wal_.get());
   queues_->Attach(wal_.get());
+  Result<std::unique_ptr<stream::StreamStore>> streams =
+      stream::StreamStore::Open(committer_.get(), path_ + "/streams", opts_.stream);
+  if (!streams.ok()) return streams.status().WithContext("streams");
+  streams_ = std::move(*streams);
   report_.total_ms = MsSince(t0);
   return Status::Ok();
 }
@@ -152,7 +161,12 @@ Status Database::Close() {
   cv_.notify_all();
   if (background_.joinable()) background_.join();
   Status st;
-  if (wal_ != nullptr) st = wal_->Close();
+  if (streams_ != nullptr) st = streams_->Close();
+  streams_.reset();
+  if (wal_ != nullptr) {
+    Status ws = wal_->Close();
+    if (st.ok()) st = ws;
+  }
   wal_.reset();
   kv_.reset();
   queues_.reset();
@@ -162,7 +176,10 @@ Status Database::Close() {
   return st;
 }
 
-Status Database::Sync() { return wal_->Sync(); }
+Status Database::Sync() {
+  SYNAP_RETURN_IF_ERROR(wal_->Sync());
+  return streams_->Sync();
+}
 
 Status Database::Snapshot() {
   std::unique_lock<std::mutex> lk(mu_);
@@ -178,9 +195,11 @@ void Database::BackgroundLoop() {
   Clock::time_point last_snapshot = Clock::now();
   uint64_t writes_at_snapshot = 0;  // the counter starts at 0 at open: count every write since
   Clock::time_point next_sweep = Clock::now();
+  Clock::time_point next_maintenance = Clock::now() + std::chrono::milliseconds(opts_.stream.maintenance_ms);
   std::unique_lock<std::mutex> lk(mu_);
   while (!stopping_) {
     uint32_t tick_ms = opts_.kv.active_expire_ms != 0 ? std::min<uint32_t>(opts_.kv.active_expire_ms, 1000) : 1000;
+    tick_ms = std::min(tick_ms, opts_.stream.maintenance_ms);
     cv_.wait_for(lk, std::chrono::milliseconds(tick_ms),
                  [&] { return stopping_ || snapshots_requested_ > snapshots_served_; });
     if (stopping_) break;
@@ -191,6 +210,10 @@ void Database::BackgroundLoop() {
     if (opts_.kv.active_expire_ms != 0 && Clock::now() >= next_sweep && wal_->status().ok()) {
       kv_->SweepExpired();  // an error here is the log's, reported by the next write
       next_sweep = Clock::now() + std::chrono::milliseconds(opts_.kv.active_expire_ms);
+    }
+    if (Clock::now() >= next_maintenance) {
+      streams_->Maintain(WallMs());  // errors are counted in the stats ("stream.maintenance")
+      next_maintenance = Clock::now() + std::chrono::milliseconds(opts_.stream.maintenance_ms);
     }
     uint64_t writes = kv_->stats().writes;
     bool by_time = opts_.snapshot.interval_secs != 0 && writes != writes_at_snapshot &&
@@ -285,6 +308,17 @@ std::string Database::StatsJson() {
       .U64("evicted_keys", k.evicted)
       .EndObject();
   j.BeginObject("queue").U64("queues", queues_->List().size()).EndObject();
+  stream::MaintenanceStats ms = streams_->maintenance_stats();
+  j.BeginObject("stream")
+      .U64("rooms", streams_->ListRooms().size())
+      .U64("topics", streams_->ListTopics().size())
+      .U64("maintenance_passes", ms.passes)
+      .U64("segments_deleted", ms.segments_deleted)
+      .U64("compactions", ms.compactions)
+      .U64("events_compacted", ms.events_compacted)
+      .U64("maintenance_errors", ms.errors)
+      .Str("last_maintenance_error", ms.last_error)
+      .EndObject();
   j.BeginObject("wal")
       .Str("fsync_mode", wal::FsyncModeName(opts_.wal.fsync))
       .Str("mechanism", w.mechanism)

@@ -10,6 +10,7 @@
 //   LOCK                     flock'ed while open
 //   wal/<20-digit LSN>.log   log segments (engine/log)
 //   snapshots/<20-digit LSN>.snap   snapshots (engine/snapshot)
+//   streams/<room>/...       stream rooms, each its own log (engine/stream)
 //
 // Thread-safety: every method may be called from any thread, except Close(),
 // which must be the last call.
@@ -29,6 +30,7 @@
 #include "engine/log/recovery.h"
 #include "engine/pubsub/pubsub.h"
 #include "engine/queue/queue_store.h"
+#include "engine/stream/stream_store.h"
 #include "engine/wal/group_committer.h"
 #include "engine/wal/wal.h"
 
@@ -79,6 +81,7 @@ class Database {
   kv::KvStore& kv() { return *kv_; }
   queue::QueueStore& queues() { return *queues_; }
   pubsub::PubSub& pubsub() { return pubsub_; }
+  stream::StreamStore& streams() { return *streams_; }
   wal::Wal& wal() { return *wal_; }
   const OpenReport& report() const { return report_; }
   std::string StatsJson();
@@ -100,6 +103,7 @@ class Database {
   std::unique_ptr<kv::KvStore> kv_;
   std::unique_ptr<queue::QueueStore> queues_;
   pubsub::PubSub pubsub_;  // in memory only: nothing to recover
+  std::unique_ptr<stream::StreamStore> streams_;  // its own logs, on the same committer
 
   std::thread background_;
   std::mutex mu_;  // guards what follows

@@ -6,6 +6,7 @@
 #include "engine/log/codec.h"
 #include "engine/log/recovery.h"
 #include "engine/log/segment.h"
+#include "engine/stream/stream_options.h"
 
 namespace synap::db {
 namespace {
@@ -159,6 +160,52 @@ const std::vector<OptionDef>& Table() {
        },
        [](const DbOptions& o) { return std::string(o.queue.auto_create ? "true" : "false"); }},
       NUMBER("queue.max_payload_bytes", queue.max_payload_bytes, 1, wal::kMaxRecordBytesLimit),
+      {"stream.auto_create",
+       [](DbOptions* o, const std::string& n, const std::string& v) {
+         if (!ParseBool(v, &o->stream.auto_create)) return Bad(n, v, "true or false");
+         return Status::Ok();
+       },
+       [](const DbOptions& o) { return std::string(o.stream.auto_create ? "true" : "false"); }},
+      NUMBER("stream.segment_bytes", stream.defaults.segment_bytes, wal::kMinSegmentBytes, wal::kMaxSegmentBytes),
+      NUMBER("stream.retention_bytes", stream.defaults.retention_bytes, 0, UINT64_MAX),
+      NUMBER("stream.retention_ms", stream.defaults.retention_ms, 0, UINT64_MAX),
+      {"stream.codec",
+       [](DbOptions* o, const std::string& n, const std::string& v) {
+         auto r = log::ParseCodec(v);
+         if (!r.ok()) return Bad(n, v, "none, lz4 or zstd");
+         o->stream.defaults.codec = *r;
+         return Status::Ok();
+       },
+       [](const DbOptions& o) { return std::string(log::CodecName(o.stream.defaults.codec)); }},
+      {"stream.fsync",
+       [](DbOptions* o, const std::string& n, const std::string& v) {
+         auto r = wal::ParseFsyncMode(v);
+         if (!r.ok()) return Bad(n, v, "always, periodic or never");
+         o->stream.defaults.fsync = *r;
+         return Status::Ok();
+       },
+       [](const DbOptions& o) { return std::string(wal::FsyncModeName(o.stream.defaults.fsync)); }},
+      {"stream.cleanup",
+       [](DbOptions* o, const std::string& n, const std::string& v) {
+         auto r = stream::ParseCleanup(v);
+         if (!r.ok()) return Bad(n, v, "delete, compact or compact,delete");
+         o->stream.defaults.cleanup = *r;
+         return Status::Ok();
+       },
+       [](const DbOptions& o) { return std::string(stream::CleanupName(o.stream.defaults.cleanup)); }},
+      NUMBER("stream.fsync_interval_ms", stream.fsync_interval_ms, 1, 60000),
+      NUMBER("stream.max_rooms", stream.max_rooms, 1, 1000000),
+      NUMBER("stream.max_event_bytes", stream.max_event_bytes, 64, 64u << 20),
+      NUMBER("stream.max_append_bytes", stream.max_append_bytes, 128, 64u << 20),
+      NUMBER("stream.max_key_bytes", stream.max_key_bytes, 1, 64u << 20),
+      NUMBER("stream.max_headers", stream.max_headers, 0, 65536),
+      NUMBER("stream.max_read_records", stream.max_read_records, 1, 10000000),
+      NUMBER("stream.max_read_bytes", stream.max_read_bytes, 64, 1ull << 32),
+      NUMBER("stream.max_wait_ms", stream.max_wait_ms, 0, 86400000),
+      NUMBER("stream.max_partitions", stream.max_partitions, 1, 100000),
+      NUMBER("stream.index_interval_bytes", stream.index_interval_bytes, 64, 1u << 24),
+      NUMBER("stream.compact_max_keys", stream.compact_max_keys, 1, 1ull << 32),
+      NUMBER("stream.maintenance_ms", stream.maintenance_ms, 10, 3600000),
       NUMBER("snapshot.interval_secs", snapshot.interval_secs, 0, 86400 * 365),
       NUMBER("snapshot.operation_threshold", snapshot.operation_threshold, 0, UINT64_MAX),
       NUMBER("snapshot.keep", snapshot.keep, 1, 100),
@@ -197,6 +244,7 @@ Status DbOptions::Validate() const {
   w.dir = "wal";  // Open sets the real one, inside the data directory
   SYNAP_RETURN_IF_ERROR(w.Validate());
   SYNAP_RETURN_IF_ERROR(kv.Validate(wal.max_record_bytes));
+  SYNAP_RETURN_IF_ERROR(stream.Validate());
   if (snapshot.keep == 0 || snapshot.keep > 100)
     return Status::InvalidArgument("snapshot.keep must be in 1..100");
   if (snapshot.zstd_level < 1 || snapshot.zstd_level > 19)

@@ -15,6 +15,7 @@
 #include "engine/io/backend.h"
 #include "engine/kv/kv_options.h"
 #include "engine/queue/queue_store.h"
+#include "engine/stream/stream_options.h"
 #include "engine/wal/options.h"
 
 namespace synap::db {
@@ -33,6 +34,7 @@ struct DbOptions {
   wal::WalOptions wal;  // wal.dir is set by Open from the data directory
   kv::KvOptions kv;
   queue::QueueStoreOptions queue;
+  stream::StreamOptions stream;
   SnapshotOptions snapshot;
   io::BackendKind backend = io::BackendKind::kAuto;
   ProgressFn progress;

@@ -122,7 +122,7 @@ class IoBackend {
   virtual Status make_dir(const std::string& dir) = 0;
   virtual Status sync_dir(const std::string& dir) = 0;
   virtual Result<std::vector<std::string>> list_dir(const std::string& dir) = 0;  // names, no . or ..
-  virtual Status remove(const std::string& path) = 0;
+  virtual Status remove(const std::string& path) = 0;  // a file, or an empty directory
   virtual Status rename(const std::string& from, const std::string& to) = 0;
 
   // ---- Asynchronous durable writes (submitter thread only) ----

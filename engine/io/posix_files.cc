@@ -228,7 +228,10 @@ Result<FileHandle> PosixFiles::lock_file(const std::string& path) {
 }
 
 Status PosixFiles::remove(const std::string& path) {
-  if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "unlink " + path);
+  if (::unlink(path.c_str()) == 0) return Status::Ok();
+  if (errno != EISDIR) return Status::FromErrno(errno, "unlink " + path);
+  if (::rmdir(path.c_str()) != 0) return Status::FromErrno(errno, "rmdir " + path);
+  return Status::Ok();
   return Status::Ok();
 }
 

@@ -223,7 +223,7 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
       if (h.first_lsn == expected_ || (compacted && h.first_lsn > expected_)) {
         if (opts_.on_batch)
           opts_.on_batch({s.header.base_lsn, pos, BatchFootprint(h.stored_len, s.header.alignment), h.first_lsn,
-                          h.record_count});
+                          h.record_count, s.header.flags});
         Status rs = ReplayBatch(h, buf_.data() + pos + kBatchHeaderSize, opts_, &scratch_, &report_->replayed);
         if (rs.ok()) {
           AcceptBatch(h, &s);

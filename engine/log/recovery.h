@@ -51,6 +51,7 @@ struct BatchLocation {
   uint64_t footprint = 0;   // bytes it occupies, padding included
   Lsn first_lsn = 0;
   uint32_t record_count = 0;
+  uint32_t segment_flags = 0;  // the segment header's flags (kSegment*)
 };
 using BatchFn = std::function<void(const BatchLocation& where)>;
 // Asked about a sealed (non-final) segment before it is read: `next_base` is

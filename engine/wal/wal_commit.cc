@@ -285,7 +285,7 @@ void Wal::SubmitReady() {
                    : direct_                         ? io::Durability::kDsyncWrite
                                                      : io::Durability::kDataSync;
   op->batch = std::move(b);
-  if (opts_.on_batch) opts_.on_batch({segment_.base_lsn, op->offset, footprint, h.first_lsn, h.record_count});
+  if (opts_.on_batch) opts_.on_batch({segment_.base_lsn, op->offset, footprint, h.first_lsn, h.record_count, segment_.flags});
   io_->prepare({file_, op->offset, op->batch->buf.data(), op->len, op->durability,
                 reinterpret_cast<uint64_t>(op.get())});
   segment_offset_ += footprint;

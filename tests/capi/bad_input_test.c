@@ -104,11 +104,12 @@ static void test_versions_and_codes(void) {
   CHECK(synap_version_number() == SYNAP_VERSION_NUMBER);
   CHECK(synap_version_string() != NULL && strcmp(synap_version_string(), SYNAP_VERSION_STRING) == 0);
   /* The codes abi_test does not list. */
-  CHECK(SYNAP_NOTSET > 0 && SYNAP_ERANGE < 0 && SYNAP_EPERM < 0);
+  CHECK(SYNAP_NOTSET > 0 && SYNAP_ERANGE < 0 && SYNAP_EPERM < 0 && SYNAP_EEXIST < 0);
   CHECK(strcmp(synap_strerror(SYNAP_NOTSET), "unknown result code") != 0);
   CHECK(strcmp(synap_strerror(SYNAP_ERANGE), "unknown result code") != 0);
   CHECK(strcmp(synap_strerror(SYNAP_EPERM), "unknown result code") != 0);
-  CHECK(strcmp(synap_strerror(-15), "unknown result code") == 0);
+  CHECK(strcmp(synap_strerror(SYNAP_EEXIST), "unknown result code") != 0);
+  CHECK(strcmp(synap_strerror(-16), "unknown result code") == 0);
   CHECK(strcmp(synap_strerror(3), "unknown result code") == 0);
   CHECK(strcmp(synap_strerror(INT32_MIN), "unknown result code") == 0);
   CHECK(synap_last_error() != NULL);

@@ -85,6 +85,7 @@ SYNAP_API const char* synap_version_string(void);
 #define SYNAP_EINTERNAL (-12)     /* a bug in libsynap; the message says where */
 #define SYNAP_ERANGE (-13)        /* a number out of range: an increment would overflow int64 */
 #define SYNAP_EPERM (-14)         /* not permitted by the configuration (e.g. FLUSHALL when disabled) */
+#define SYNAP_EEXIST (-15)        /* a create found it already there (a room, a topic) */
 
 /* A static, English description of a result code ("unknown result code" for
  * values not listed above). Never NULL, never freed. Thread-safe. */

@@ -1,0 +1,258 @@
+// Room: open and recovery, appends, the index hook, blocking waits, close.
+// Reads are in room_read.cc, retention and compaction in room_maintenance.cc.
+#include "engine/stream/room.h"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+
+#include "engine/log/segment.h"
+#include "engine/stream/room_segment.h"
+
+namespace synap::stream {
+
+namespace {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Status Room::Segment::EnsureOpen() {
+  if (fd != io::kInvalidFile) return Status::Ok();
+  io::OpenOptions oo;
+  oo.read_only = true;
+  Result<io::FileHandle> f = io->open(path, oo);
+  if (!f.ok()) return f.status();
+  uint8_t raw[log::kSegmentHeaderSize];
+  Result<size_t> n = io->read_at(*f, 0, raw, sizeof raw);
+  Status st = !n.ok() ? n.status() : log::DecodeSegmentHeader(raw, *n, &header);
+  if (!st.ok()) {
+    io->close(*f);
+    return Status::Corruption(path + ": " + st.message());
+  }
+  fd = *f;
+  return Status::Ok();
+}
+
+Room::Room(std::string dir, std::string name, const RoomSettings& settings, const StreamOptions& opts)
+    : dir_(std::move(dir)), name_(std::move(name)), settings_(settings), opts_(opts) {}
+
+Room::~Room() { Close(); }
+
+Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const std::string& dir,
+                                         const std::string& name, const RoomSettings& settings,
+                                         const StreamOptions& opts) {
+  SYNAP_RETURN_IF_ERROR(settings.Validate());
+  if (uint64_t{opts.max_append_bytes} + 8192 > settings.segment_bytes)
+    return Status::InvalidArgument("room " + name + ": segment_bytes (" + std::to_string(settings.segment_bytes) +
+                                   ") must exceed stream.max_append_bytes by 8 KiB");
+  std::unique_ptr<Room> r(new Room(dir, name, settings, opts));
+  r->io_ = committer->io();
+  wal::WalOptions wo;
+  wo.dir = dir;
+  wo.fsync = settings.fsync;
+  wo.fsync_interval_ms = opts.fsync_interval_ms;
+  wo.segment_bytes = settings.segment_bytes;
+  wo.codec = settings.codec;
+  wo.max_record_bytes = opts.max_event_bytes;
+  wo.max_batch_bytes = opts.max_append_bytes;
+  wo.max_pending_bytes = std::max<uint64_t>(64ull << 20, opts.max_append_bytes);
+  // Many rooms share one disk: a zeroed spare per room would multiply the
+  // space held; plain appends it is.
+  wo.preallocate = log::Preallocate::kNone;
+  wo.segment_name_bias = 1;
+  Room* self = r.get();
+  wo.on_batch = [self](const log::BatchLocation& b) { self->OnBatch(b); };
+  wo.trust_sealed = [self](const log::SegmentHeader& h, log::Lsn next) { return self->TrustSealed(h, next); };
+  Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(
+      committer, wo, [self](log::Lsn lsn, std::span<const uint8_t> rec) { self->OnReplay(lsn, rec); },
+      &r->recovery_);
+  if (!w.ok()) return w.status().WithContext("room " + name);
+  r->wal_ = std::move(*w);
+  r->FinishOpen();
+  return r;
+}
+
+// Recovery may have cut a torn tail after announcing its batches: forget
+// what lies at or past the recovered end.
+void Room::FinishOpen() {
+  std::lock_guard lk(mu_);
+  uint64_t end = wal_->last_lsn();  // the next offset
+  while (!segs_.empty() && segs_.rbegin()->first >= end && segs_.size() > 1) segs_.erase(std::prev(segs_.end()));
+  if (!segs_.empty()) {
+    SegmentIndex& idx = segs_.rbegin()->second->idx;
+    while (!idx.entries.empty() && idx.base_offset + idx.entries.back().rel_offset >= end) idx.entries.pop_back();
+    if (idx.entries.empty()) segs_.erase(std::prev(segs_.end()));
+  }
+  for (auto it = segs_.begin(); it != segs_.end(); ++it) it->second->sealed = std::next(it) != segs_.end();
+  ts_appended_max_ = ts_placed_max_;
+  opening_ = false;
+}
+
+bool Room::TrustSealed(const log::SegmentHeader& h, log::Lsn next_base) {
+  uint64_t base = h.base_lsn - 1;
+  Result<SegmentIndex> idx = ReadIndexFiles(io_, dir_, base);
+  if (!idx.ok()) return false;  // missing or damaged: recovery reads the segment and we rebuild
+  bool compacted = (h.flags & log::kSegmentCompacted) != 0;
+  if (idx->last_offset != next_base - 2 || idx->compacted != compacted || (idx->entries.empty() && !compacted))
+    return false;
+  auto seg = std::make_shared<Segment>();
+  seg->base = base;
+  seg->path = dir_ + "/" + log::SegmentFileName(h.base_lsn, 1);
+  seg->io = io_;
+  seg->idx = std::move(*idx);
+  seg->sealed = seg->persisted = true;
+  std::lock_guard lk(mu_);
+  ts_placed_max_ = std::max(ts_placed_max_, seg->idx.max_ts);
+  segs_[base] = std::move(seg);
+  return true;
+}
+
+void Room::OnReplay(log::Lsn, std::span<const uint8_t> rec) {
+  int64_t ts;
+  if (EventTimestamp(rec, &ts)) {
+    std::lock_guard lk(mu_);
+    ts_placed_max_ = std::max(ts_placed_max_, ts);
+  }
+}
+
+// Every batch of the log, in order (see WalOptions::on_batch): extends the
+// newest segment's index, or starts a segment and seals the one before.
+void Room::OnBatch(const log::BatchLocation& b) {
+  uint64_t base = b.segment_base - 1, first = b.first_lsn - 1;
+  std::lock_guard lk(mu_);
+  int64_t ts_before = ts_placed_max_;
+  if (!opening_) {
+    while (!pending_ts_.empty() && pending_ts_.front().first < first) pending_ts_.pop_front();
+    if (!pending_ts_.empty() && pending_ts_.front().first == first) ts_before = pending_ts_.front().ts_before;
+    ts_placed_max_ = std::max(ts_placed_max_, ts_before);
+  }
+  auto it = segs_.find(base);
+  if (it == segs_.end()) {
+    if (!segs_.empty()) {
+      Segment& prev = *segs_.rbegin()->second;
+      prev.sealed = true;
+      prev.idx.last_offset = base - 1;
+      prev.idx.max_ts = ts_before;
+      sealed_since_compaction_++;
+    }
+    auto seg = std::make_shared<Segment>();
+    seg->base = base;
+    seg->path = dir_ + "/" + log::SegmentFileName(b.segment_base, 1);
+    seg->io = io_;
+    seg->idx.base_offset = base;
+    seg->idx.compacted = (b.segment_flags & log::kSegmentCompacted) != 0;
+    it = segs_.emplace(base, std::move(seg)).first;
+  }
+  SegmentIndex& idx = it->second->idx;
+  if (idx.entries.empty() || b.offset - idx.entries.back().position >= opts_.index_interval_bytes)
+    idx.entries.push_back({static_cast<uint32_t>(first - base), static_cast<uint32_t>(b.offset), ts_before});
+  idx.last_offset = first + b.record_count - 1;
+  idx.end_position = b.offset + b.footprint;
+  idx.max_ts = ts_before;  // a lower bound until the segment is sealed
+}
+
+Result<uint64_t> Room::Append(std::span<const EventIn> events) {
+  if (events.empty()) return Status::InvalidArgument("append of no events");
+  if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
+  uint64_t total = 0;
+  int64_t now = NowMs(), batch_max = INT64_MIN;
+  for (const EventIn& e : events) {
+    if (e.key.size() > opts_.max_key_bytes)
+      return Status::TooLarge("event key of " + std::to_string(e.key.size()) + " bytes exceeds stream.max_key_bytes (" +
+                              std::to_string(opts_.max_key_bytes) + ")");
+    if (e.headers.size() > opts_.max_headers)
+      return Status::TooLarge("event with " + std::to_string(e.headers.size()) +
+                              " headers exceeds stream.max_headers (" + std::to_string(opts_.max_headers) + ")");
+    size_t n = EncodedEventSize(e);
+    if (n > opts_.max_event_bytes)
+      return Status::TooLarge("event of " + std::to_string(n) + " bytes exceeds stream.max_event_bytes (" +
+                              std::to_string(opts_.max_event_bytes) + ")");
+    total += n + log::kRecordPrefixSize;
+    batch_max = std::max(batch_max, e.timestamp_ms != 0 ? e.timestamp_ms : now);
+  }
+  if (total > opts_.max_append_bytes)
+    return Status::TooLarge("append of " + std::to_string(total) + " bytes exceeds stream.max_append_bytes (" +
+                            std::to_string(opts_.max_append_bytes) + ")");
+  thread_local std::string scratch;
+  thread_local std::vector<std::span<const uint8_t>> spans;
+  scratch.clear();
+  spans.clear();
+  std::vector<size_t> ends;
+  ends.reserve(events.size());
+  for (const EventIn& e : events) {
+    EncodeEvent(e, e.timestamp_ms != 0 ? e.timestamp_ms : now, &scratch);
+    ends.push_back(scratch.size());
+  }
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(scratch.data());
+  for (size_t i = 0, start = 0; i < ends.size(); start = ends[i++]) spans.emplace_back(p + start, ends[i] - start);
+
+  Result<log::Lsn> last = Status::Ok();
+  uint64_t first = 0;
+  {
+    std::lock_guard alk(append_mu_);
+    first = wal_->last_lsn();  // the next offset: only this lock appends here
+    {
+      std::lock_guard lk(mu_);
+      pending_ts_.push_back({first, ts_appended_max_});
+    }
+    last = wal_->AppendMany(spans);
+    if (!last.ok()) {
+      std::lock_guard lk(mu_);
+      if (!pending_ts_.empty() && pending_ts_.back().first == first) pending_ts_.pop_back();
+      return last.status();
+    }
+    ts_appended_max_ = std::max(ts_appended_max_, batch_max);
+  }
+  if (waiters_.load() > 0) wal_->OnAcked(*last, [this](Status) { NotifyWaiters(); });
+  SYNAP_RETURN_IF_ERROR(wal_->WaitFor(*last));
+  return first;
+}
+
+void Room::NotifyWaiters() {
+  std::lock_guard lk(wait_mu_);
+  wait_cv_.notify_all();
+}
+
+// Waits until an event at `from` is readable, the room closes, or wait_ms
+// pass. No polling: appends wake waiters through the log's ack callbacks.
+bool Room::WaitForData(uint64_t from, uint32_t wait_ms) {
+  waiters_.fetch_add(1);
+  // An append made but not yet acknowledged saw no waiter: cover it here.
+  // Later appends see waiters_ > 0 and register their own callback.
+  if (wal_->last_lsn() > from) wal_->OnAcked(from + 1, [this](Status) { NotifyWaiters(); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  std::unique_lock lk(wait_mu_);
+  bool got = wait_cv_.wait_until(lk, deadline, [&] { return next_offset() > from || closed_.load(); });
+  waiters_.fetch_sub(1);
+  return got && !closed_.load();
+}
+
+uint64_t Room::earliest_offset() const {
+  std::lock_guard lk(mu_);
+  return segs_.empty() ? next_offset() : segs_.begin()->first;
+}
+
+RoomInfo Room::Info() const {
+  RoomInfo info;
+  info.name = name_;
+  info.settings = settings_;
+  info.recovery = recovery_;
+  info.next_offset = next_offset();
+  std::lock_guard lk(mu_);
+  info.earliest_offset = segs_.empty() ? info.next_offset : segs_.begin()->first;
+  info.segments = segs_.size();
+  for (const auto& [base, seg] : segs_) info.bytes += seg->idx.end_position;
+  return info;
+}
+
+Status Room::Close() {
+  if (closed_.exchange(true)) return Status::Ok();
+  NotifyWaiters();
+  Status st = PersistIndexes();
+  Status ws = wal_ ? wal_->Close() : Status::Ok();
+  return ws.ok() ? st : ws;
+}
+
+}  // namespace synap::stream

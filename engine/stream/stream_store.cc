@@ -1,0 +1,437 @@
+#include "engine/stream/stream_store.h"
+
+#include <xxhash.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "engine/base/coding.h"
+
+namespace synap::stream {
+
+namespace {
+
+constexpr const char* kMetaRoom = "__meta";
+constexpr const char* kDeletedPrefix = ".deleted.";
+constexpr size_t kMaxGroupName = 255;
+
+// Meta events: key "g\0<group>\0<room>" -> u64 offset; key "t\0<topic>" -> u32 partitions.
+std::string CommitKey(const std::string& group, const std::string& room) {
+  return std::string("g\0", 2) + group + std::string(1, '\0') + room;
+}
+std::string TopicKey(const std::string& topic) { return std::string("t\0", 2) + topic; }
+
+std::string Fixed(uint64_t v, size_t n) {
+  std::string s(n, '\0');
+  std::memcpy(s.data(), &v, n);  // little-endian hosts only (as the whole format)
+  return s;
+}
+
+uint64_t LoadFixed(std::string_view s) {
+  uint64_t v = 0;
+  std::memcpy(&v, s.data(), std::min<size_t>(s.size(), 8));
+  return v;
+}
+
+}  // namespace
+
+StreamStore::StreamStore(wal::GroupCommitter* committer, std::string dir, const StreamOptions& opts)
+    : committer_(committer), io_(committer->io()), dir_(std::move(dir)), opts_(opts) {}
+
+StreamStore::~StreamStore() { Close(); }
+
+Result<std::unique_ptr<StreamStore>> StreamStore::Open(wal::GroupCommitter* committer, const std::string& dir,
+                                                       const StreamOptions& opts) {
+  SYNAP_RETURN_IF_ERROR(opts.Validate());
+  std::unique_ptr<StreamStore> s(new StreamStore(committer, dir, opts));
+  SYNAP_RETURN_IF_ERROR(s->io_->make_dir(dir));
+  SYNAP_RETURN_IF_ERROR(s->LoadMeta());
+  SYNAP_RETURN_IF_ERROR(s->OpenRooms());
+  return s;
+}
+
+// The meta room is small (compacted) and read whole at open.
+Status StreamStore::LoadMeta() {
+  RoomSettings ms;
+  ms.segment_bytes = std::max<uint64_t>(8ull << 20, log::AlignUp(opts_.max_append_bytes + 8192ull, 4096));
+  ms.fsync = wal::FsyncMode::kAlways;
+  ms.cleanup = Cleanup::kCompact;
+  Result<std::unique_ptr<Room>> m = Room::Open(committer_, dir_ + "/" + kMetaRoom, kMetaRoom, ms, opts_);
+  if (!m.ok()) return m.status();
+  meta_ = std::move(*m);
+  EventBatch b;
+  for (uint64_t from = meta_->earliest_offset(); from < meta_->next_offset();) {
+    SYNAP_RETURN_IF_ERROR(meta_->Read(from, 65536, 16u << 20, 0, &b));
+    for (const ReadEvent& e : b.events)
+      ApplyMeta({b.bytes.data() + e.key_pos, e.key_len}, {b.bytes.data() + e.payload_pos, e.payload_len}, e.offset);
+    if (b.next_offset <= from) break;
+    from = b.next_offset;
+  }
+  return Status::Ok();
+}
+
+void StreamStore::ApplyMeta(std::string_view key, std::string_view value, uint64_t meta_offset) {
+  std::lock_guard lk(meta_mu_);
+  if (key.size() > 2 && key[0] == 'g' && key[1] == '\0') {
+    std::string_view rest = key.substr(2);
+    size_t z = rest.find('\0');
+    if (z == std::string_view::npos || value.size() != 8) return;
+    Commit& c = commits_[{std::string(rest.substr(0, z)), std::string(rest.substr(z + 1))}];
+    if (meta_offset >= c.meta_offset) c = {LoadFixed(value), meta_offset};
+  } else if (key.size() > 2 && key[0] == 't' && key[1] == '\0' && value.size() == 4) {
+    uint32_t n = static_cast<uint32_t>(LoadFixed(value));
+    if (n == 0) {
+      topics_.erase(std::string(key.substr(2)));
+    } else {
+      topics_[std::string(key.substr(2))] = n;
+    }
+  }
+}
+
+Status StreamStore::OpenRooms() {
+  Result<std::vector<std::string>> names = io_->list_dir(dir_);
+  if (!names.ok()) return names.status();
+  for (const std::string& n : *names) {
+    if (n.rfind(kDeletedPrefix, 0) == 0) {
+      SYNAP_RETURN_IF_ERROR(RemoveTree(dir_ + "/" + n));  // a delete the last run did not finish
+      continue;
+    }
+    if (n == kMetaRoom || !ValidateRoomName(n).ok()) continue;
+    RoomSettings settings = opts_.defaults;
+    std::vector<uint8_t> text;
+    io::OpenOptions oo;
+    oo.read_only = true;
+    Result<io::FileHandle> f = io_->open(dir_ + "/" + n + "/ROOM", oo);
+    if (f.ok()) {
+      Result<uint64_t> size = io_->file_size(*f);
+      if (size.ok() && *size < 65536) {
+        text.resize(*size);
+        Result<size_t> got = io_->read_at(*f, 0, text.data(), text.size());
+        if (got.ok()) text.resize(*got);
+      }
+      io_->close(*f);
+      Status st = settings.Apply(std::string(text.begin(), text.end()));
+      if (!st.ok()) return st.WithContext("room " + n + ": ROOM file");
+    } else {
+      std::fprintf(stderr, "synap: room %s has no ROOM file; opening it with the default settings\n", n.c_str());
+    }
+    Result<std::unique_ptr<Room>> r = Room::Open(committer_, dir_ + "/" + n, n, settings, opts_);
+    if (!r.ok()) return r.status();
+    rooms_.emplace(n, std::move(*r));
+  }
+  // A topic whose partitions were not all created before a crash.
+  std::map<std::string, uint32_t> topics;
+  {
+    std::lock_guard lk(meta_mu_);
+    topics = topics_;
+  }
+  for (const auto& [t, n] : topics)
+    for (uint32_t p = 0; p < n; p++)
+      if (!rooms_.count(PartitionRoom(t, p))) {
+        Result<std::shared_ptr<Room>> r = CreateLocked(PartitionRoom(t, p), opts_.defaults);
+        if (!r.ok()) return r.status();
+      }
+  return Status::Ok();
+}
+
+Status StreamStore::RemoveTree(const std::string& dir) {
+  Result<std::vector<std::string>> names = io_->list_dir(dir);
+  if (!names.ok()) return names.status();
+  for (const std::string& n : *names) SYNAP_RETURN_IF_ERROR(io_->remove(dir + "/" + n));
+  SYNAP_RETURN_IF_ERROR(io_->remove(dir));
+  return io_->sync_dir(dir_);
+}
+
+// Caller holds rooms_mu_ exclusively. The ROOM file is durable before the
+// room's log exists, so a room's settings are never lost.
+Result<std::shared_ptr<Room>> StreamStore::CreateLocked(const std::string& name, const RoomSettings& settings) {
+  if (rooms_.size() >= opts_.max_rooms)
+    return Status::TooLarge("stream.max_rooms (" + std::to_string(opts_.max_rooms) + ") rooms exist");
+  std::string dir = dir_ + "/" + name;
+  SYNAP_RETURN_IF_ERROR(io_->make_dir(dir));
+  std::string text = settings.ToText();
+  io::OpenOptions oo;
+  oo.create = true;
+  Result<io::FileHandle> f = io_->open(dir + "/ROOM.tmp", oo);
+  if (!f.ok()) return f.status();
+  Status st = io_->truncate(*f, 0);
+  if (st.ok()) st = io_->write_at(*f, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  if (st.ok()) st = io_->sync(*f);
+  io_->close(*f);
+  if (st.ok()) st = io_->rename(dir + "/ROOM.tmp", dir + "/ROOM");
+  if (st.ok()) st = io_->sync_dir(dir);
+  if (!st.ok()) return st;
+  Result<std::unique_ptr<Room>> r = Room::Open(committer_, dir, name, settings, opts_);
+  if (!r.ok()) return r.status();
+  std::shared_ptr<Room> room = std::move(*r);
+  rooms_.emplace(name, room);
+  return room;
+}
+
+Result<std::shared_ptr<Room>> StreamStore::Find(const std::string& name, bool create) {
+  {
+    std::shared_lock lk(rooms_mu_);
+    if (closed_) return Status::Closed("the stream store is closed");
+    auto it = rooms_.find(name);
+    if (it != rooms_.end()) return it->second;
+  }
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(name));
+  if (!create || !opts_.auto_create) return Status::NotFound("no room named " + name);
+  std::unique_lock lk(rooms_mu_);
+  auto it = rooms_.find(name);
+  if (it != rooms_.end()) return it->second;
+  return CreateLocked(name, opts_.defaults);
+}
+
+Status StreamStore::CreateRoom(const std::string& name, const std::string& settings) {
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(name));
+  RoomSettings rs = opts_.defaults;
+  SYNAP_RETURN_IF_ERROR(rs.Apply(settings));
+  std::unique_lock lk(rooms_mu_);
+  if (closed_) return Status::Closed("the stream store is closed");
+  if (rooms_.count(name)) return Status::AlreadyExists("room " + name + " already exists");
+  return CreateLocked(name, rs).status();
+}
+
+Status StreamStore::DeleteRoom(const std::string& name) {
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(name));
+  std::shared_ptr<Room> room;
+  {
+    std::unique_lock lk(rooms_mu_);
+    auto it = rooms_.find(name);
+    if (it == rooms_.end()) return Status::NotFound("no room named " + name);
+    room = std::move(it->second);
+    rooms_.erase(it);
+  }
+  std::lock_guard mk(maint_mu_);  // not while a maintenance pass works on it
+  room->Close();
+  // The rename is the delete (durable with the directory sync); removing the
+  // files after it may be finished by the next open.
+  std::string trash = dir_ + "/" + kDeletedPrefix + name;
+  SYNAP_RETURN_IF_ERROR(io_->rename(dir_ + "/" + name, trash));
+  SYNAP_RETURN_IF_ERROR(io_->sync_dir(dir_));
+  std::lock_guard ml(meta_mu_);
+  for (auto it = commits_.begin(); it != commits_.end();) it = it->first.second == name ? commits_.erase(it) : std::next(it);
+  return RemoveTree(trash);
+}
+
+std::vector<std::string> StreamStore::ListRooms() {
+  std::shared_lock lk(rooms_mu_);
+  std::vector<std::string> out;
+  for (const auto& [n, r] : rooms_) out.push_back(n);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<RoomInfo> StreamStore::Info(const std::string& name) {
+  Result<std::shared_ptr<Room>> r = Find(name, false);
+  if (!r.ok()) return r.status();
+  return (*r)->Info();
+}
+
+Result<uint64_t> StreamStore::Append(const std::string& room, std::span<const EventIn> events) {
+  Result<std::shared_ptr<Room>> r = Find(room, true);
+  if (!r.ok()) return r.status();
+  return (*r)->Append(events);
+}
+
+Status StreamStore::Read(const std::string& room, uint64_t from, uint32_t max_records, uint64_t max_bytes,
+                         uint32_t wait_ms, EventBatch* out) {
+  Result<std::shared_ptr<Room>> r = Find(room, false);
+  if (!r.ok()) return r.status();
+  return (*r)->Read(from, max_records, max_bytes, wait_ms, out);
+}
+
+Result<uint64_t> StreamStore::OffsetForTime(const std::string& room, int64_t ts_ms) {
+  Result<std::shared_ptr<Room>> r = Find(room, false);
+  if (!r.ok()) return r.status();
+  return (*r)->OffsetForTime(ts_ms);
+}
+
+Status StreamStore::AppendMeta(const std::string& key, const std::string& value, uint64_t* offset) {
+  EventIn e;
+  e.key = key;
+  e.payload = value;
+  Result<uint64_t> off = meta_->Append(std::span<const EventIn>(&e, 1));
+  if (!off.ok()) return off.status();
+  *offset = *off;
+  return Status::Ok();
+}
+
+Status StreamStore::CommitOffset(const std::string& group, const std::string& room, uint64_t offset) {
+  if (group.empty() || group.size() > kMaxGroupName || group.find('\0') != std::string::npos)
+    return Status::InvalidArgument("group name must be 1.." + std::to_string(kMaxGroupName) + " bytes without NUL");
+  Result<std::shared_ptr<Room>> r = Find(room, false);
+  if (!r.ok()) return r.status();
+  uint64_t next = (*r)->next_offset();
+  if (offset > next)
+    return Status::OutOfRange("offset " + std::to_string(offset) + " is beyond the end of room " + room +
+                              " (next offset " + std::to_string(next) + ")");
+  std::string key = CommitKey(group, room), value = Fixed(offset, 8);
+  uint64_t at = 0;
+  SYNAP_RETURN_IF_ERROR(AppendMeta(key, value, &at));
+  ApplyMeta(key, value, at);
+  return Status::Ok();
+}
+
+Result<uint64_t> StreamStore::CommittedOffset(const std::string& group, const std::string& room) {
+  std::lock_guard lk(meta_mu_);
+  auto it = commits_.find({group, room});
+  if (it == commits_.end()) return Status::NotFound("group " + group + " has committed no offset for room " + room);
+  return it->second.offset;
+}
+
+std::vector<GroupOffset> StreamStore::GroupOffsets(const std::string& group) {
+  std::vector<GroupOffset> out;
+  {
+    std::lock_guard lk(meta_mu_);
+    for (const auto& [k, c] : commits_)
+      if (group.empty() || k.first == group) out.push_back({k.first, k.second, c.offset, 0, 0});
+  }
+  for (GroupOffset& g : out) {
+    Result<std::shared_ptr<Room>> r = Find(g.room, false);
+    g.next_offset = r.ok() ? (*r)->next_offset() : 0;
+    g.lag = g.next_offset > g.committed ? g.next_offset - g.committed : 0;
+  }
+  return out;
+}
+
+std::string StreamStore::PartitionRoom(const std::string& topic, uint32_t partition) {
+  return topic + "-" + std::to_string(partition);
+}
+
+Status StreamStore::CreateTopic(const std::string& name, uint32_t partitions, const std::string& settings) {
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(name));
+  if (partitions < 1 || partitions > opts_.max_partitions)
+    return Status::InvalidArgument("partitions = " + std::to_string(partitions) + " is outside [1, " +
+                                   std::to_string(opts_.max_partitions) + "] (stream.max_partitions)");
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(PartitionRoom(name, partitions - 1)));
+  RoomSettings rs = opts_.defaults;
+  SYNAP_RETURN_IF_ERROR(rs.Apply(settings));
+  std::lock_guard tk(topics_create_mu_);
+  {
+    std::lock_guard lk(meta_mu_);
+    if (topics_.count(name)) return Status::AlreadyExists("topic " + name + " already exists");
+  }
+  {
+    std::shared_lock lk(rooms_mu_);
+    for (uint32_t p = 0; p < partitions; p++)
+      if (rooms_.count(PartitionRoom(name, p)))
+        return Status::AlreadyExists("room " + PartitionRoom(name, p) + " already exists");
+  }
+  // The topic is logged first: a crash before its rooms exist is repaired at open.
+  uint64_t at = 0;
+  std::string key = TopicKey(name), value = Fixed(partitions, 4);
+  SYNAP_RETURN_IF_ERROR(AppendMeta(key, value, &at));
+  ApplyMeta(key, value, at);
+  std::unique_lock lk(rooms_mu_);
+  for (uint32_t p = 0; p < partitions; p++) {
+    if (rooms_.count(PartitionRoom(name, p))) continue;
+    Result<std::shared_ptr<Room>> r = CreateLocked(PartitionRoom(name, p), rs);
+    if (!r.ok()) return r.status();
+  }
+  return Status::Ok();
+}
+
+Result<uint32_t> StreamStore::TopicPartitions(const std::string& name) {
+  std::lock_guard lk(meta_mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return Status::NotFound("no topic named " + name);
+  return it->second;
+}
+
+std::vector<std::pair<std::string, uint32_t>> StreamStore::ListTopics() {
+  std::lock_guard lk(meta_mu_);
+  return {topics_.begin(), topics_.end()};
+}
+
+Result<std::pair<uint32_t, uint64_t>> StreamStore::Produce(const std::string& topic, const EventIn& event) {
+  Result<uint32_t> n = TopicPartitions(topic);
+  if (!n.ok()) return n.status();
+  uint32_t p = event.key.empty() ? static_cast<uint32_t>(round_robin_.fetch_add(1) % *n)
+                                 : static_cast<uint32_t>(XXH3_64bits(event.key.data(), event.key.size()) % *n);
+  Result<std::shared_ptr<Room>> r = Find(PartitionRoom(topic, p), true);
+  if (!r.ok()) return r.status();
+  Result<uint64_t> off = (*r)->Append(std::span<const EventIn>(&event, 1));
+  if (!off.ok()) return off.status();
+  return std::make_pair(p, *off);
+}
+
+Result<uint64_t> StreamStore::Compact(const std::string& room) {
+  Result<std::shared_ptr<Room>> r = Find(room, false);
+  if (!r.ok()) return r.status();
+  std::lock_guard mk(maint_mu_);
+  Result<uint64_t> dropped = (*r)->Compact(opts_.compact_max_keys);
+  if (dropped.ok()) {
+    maint_.compactions++;
+    maint_.events_compacted += *dropped;
+  }
+  return dropped;
+}
+
+void StreamStore::Maintain(int64_t now_ms) {
+  std::vector<std::shared_ptr<Room>> rooms;
+  {
+    std::shared_lock lk(rooms_mu_);
+    if (closed_) return;
+    for (const auto& [n, r] : rooms_) rooms.push_back(r);
+  }
+  std::lock_guard mk(maint_mu_);
+  maint_.passes++;
+  auto note = [&](const std::string& room, const Status& st) {
+    if (st.ok() || st.code() == Status::Code::kClosed) return;
+    maint_.errors++;
+    maint_.last_error = "room " + room + ": " + st.message();
+  };
+  auto one = [&](Room& r) {
+    Result<uint64_t> deleted = r.ApplyRetention(now_ms);
+    if (deleted.ok()) maint_.segments_deleted += *deleted;
+    note(r.name(), deleted.status());
+    if (r.CompactionDue()) {
+      Result<uint64_t> dropped = r.Compact(opts_.compact_max_keys);
+      if (dropped.ok()) maint_.compactions++, maint_.events_compacted += *dropped;
+      note(r.name(), dropped.status());
+    }
+    note(r.name(), r.PersistIndexes());
+  };
+  for (const auto& r : rooms) one(*r);
+  one(*meta_);
+}
+
+MaintenanceStats StreamStore::maintenance_stats() {
+  std::lock_guard mk(maint_mu_);
+  return maint_;
+}
+
+Status StreamStore::Sync() {
+  std::vector<std::shared_ptr<Room>> rooms;
+  {
+    std::shared_lock lk(rooms_mu_);
+    for (const auto& [n, r] : rooms_) rooms.push_back(r);
+  }
+  for (const auto& r : rooms) SYNAP_RETURN_IF_ERROR(r->Sync());
+  return Status::Ok();
+}
+
+Status StreamStore::Close() {
+  std::unordered_map<std::string, std::shared_ptr<Room>> rooms;
+  {
+    std::unique_lock lk(rooms_mu_);
+    if (closed_) return Status::Ok();
+    closed_ = true;
+    rooms.swap(rooms_);
+  }
+  std::lock_guard mk(maint_mu_);
+  Status first;
+  for (auto& [n, r] : rooms) {
+    Status st = r->Close();
+    if (first.ok()) first = st;
+  }
+  if (meta_) {
+    Status st = meta_->Close();
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
+}  // namespace synap::stream

@@ -1,0 +1,135 @@
+// StreamStore: every room of an engine instance, the partitioned topics
+// made of them, and consumer groups' committed offsets.
+//
+// Layout under the store's directory (<data>/streams):
+//   <room>/            one directory per room (room.h)
+//   __meta/            the store's own room, compacted: consumer-group
+//                      commits and topic definitions, as keyed events
+//   .deleted.<room>/   a room being deleted (finished at the next open)
+//
+// A topic of N partitions is the rooms "<topic>-0" .. "<topic>-<N-1>" (as
+// Kafka names partition directories); an event with a key goes to partition
+// XXH3-64(key) mod N, one without a key round-robin.
+//
+// Thread-safety: every method may be called from any thread; Close() last.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/stream/room.h"
+#include "engine/stream/stream_options.h"
+#include "engine/wal/group_committer.h"
+
+namespace synap::stream {
+
+struct GroupOffset {
+  std::string group, room;
+  uint64_t committed = 0;    // the next offset the group will read
+  uint64_t next_offset = 0;  // the room's high watermark
+  uint64_t lag = 0;          // next_offset - committed
+};
+
+struct MaintenanceStats {
+  uint64_t passes = 0;
+  uint64_t segments_deleted = 0;  // by retention
+  uint64_t compactions = 0;
+  uint64_t events_compacted = 0;  // dropped by compaction
+  uint64_t errors = 0;
+  std::string last_error;
+};
+
+class StreamStore {
+ public:
+  static Result<std::unique_ptr<StreamStore>> Open(wal::GroupCommitter* committer, const std::string& dir,
+                                                   const StreamOptions& opts);
+  ~StreamStore();
+
+  // ---- rooms ----
+  // Creates a room with the store's defaults overridden by `settings`
+  // ("name=value" lines or ';'-separated). AlreadyExists if it exists;
+  // InvalidArgument (name, settings); TooLarge (stream.max_rooms).
+  Status CreateRoom(const std::string& name, const std::string& settings);
+  // Deletes a room and its events; NotFound if missing.
+  Status DeleteRoom(const std::string& name);
+  std::vector<std::string> ListRooms();
+  Result<RoomInfo> Info(const std::string& name);
+
+  // Appends events to a room (created first when missing and
+  // stream.auto_create is on, else NotFound). Returns the first offset.
+  Result<uint64_t> Append(const std::string& room, std::span<const EventIn> events);
+  Status Read(const std::string& room, uint64_t from, uint32_t max_records, uint64_t max_bytes, uint32_t wait_ms,
+              EventBatch* out);
+  Result<uint64_t> OffsetForTime(const std::string& room, int64_t ts_ms);
+
+  // ---- consumer groups ----
+  // Durably records that `group` will next read `offset` of `room`.
+  // NotFound (room), OutOfRange (offset beyond the room's end), InvalidArgument (group name).
+  Status CommitOffset(const std::string& group, const std::string& room, uint64_t offset);
+  // NotFound when the group has committed nothing for the room.
+  Result<uint64_t> CommittedOffset(const std::string& group, const std::string& room);
+  // Every (group, room) commit; of one group when `group` is not empty.
+  std::vector<GroupOffset> GroupOffsets(const std::string& group);
+
+  // ---- partitioned topics ----
+  Status CreateTopic(const std::string& name, uint32_t partitions, const std::string& settings);
+  Result<uint32_t> TopicPartitions(const std::string& name);  // NotFound
+  std::vector<std::pair<std::string, uint32_t>> ListTopics();
+  // Appends one event to the partition its key picks; returns (partition, offset).
+  Result<std::pair<uint32_t, uint64_t>> Produce(const std::string& topic, const EventIn& event);
+  static std::string PartitionRoom(const std::string& topic, uint32_t partition);
+
+  // ---- maintenance ----
+  // Compacts a room now (whatever its cleanup policy); returns events dropped.
+  Result<uint64_t> Compact(const std::string& room);
+  // One pass over every room: index files, retention, due compactions.
+  // Called by the engine's background thread every stream.maintenance_ms.
+  void Maintain(int64_t now_ms);
+  MaintenanceStats maintenance_stats();
+
+  Status Sync();
+  Status Close();
+
+ private:
+  StreamStore(wal::GroupCommitter* committer, std::string dir, const StreamOptions& opts);
+  Status LoadMeta();
+  Status OpenRooms();
+  Result<std::shared_ptr<Room>> Find(const std::string& name, bool create);
+  Result<std::shared_ptr<Room>> CreateLocked(const std::string& name, const RoomSettings& settings);
+  Status RemoveTree(const std::string& dir);
+  Status AppendMeta(const std::string& key, const std::string& value, uint64_t* offset);
+  void ApplyMeta(std::string_view key, std::string_view value, uint64_t meta_offset);
+
+  wal::GroupCommitter* committer_;
+  io::IoBackend* io_;
+  std::string dir_;
+  StreamOptions opts_;
+  std::unique_ptr<Room> meta_;
+
+  std::shared_mutex rooms_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Room>> rooms_;
+
+  std::mutex meta_mu_;  // guards what follows
+  struct Commit {
+    uint64_t offset = 0;
+    uint64_t meta_offset = 0;  // where it was logged: a later log entry wins
+  };
+  std::map<std::pair<std::string, std::string>, Commit> commits_;  // (group, room)
+  std::map<std::string, uint32_t> topics_;
+  std::mutex topics_create_mu_;
+
+  std::atomic<uint64_t> round_robin_{0};
+  std::mutex maint_mu_;  // one maintenance pass (or Compact) at a time
+  MaintenanceStats maint_;
+  bool closed_ = false;
+};
+
+}  // namespace synap::stream
