@@ -1,10 +1,13 @@
 // libsynap: the pub/sub functions of the C ABI (synap.h, "Pub/sub").
 #include "capi/capi_common.h"
 
+#include <thread>
+
 struct synap_subscription {
   synap::pubsub::PubSub* hub;
   std::shared_ptr<synap::pubsub::Subscription> sub;
   uint64_t seq = 0;
+  std::thread delivery;  // runs the callback, when one is set
 };
 
 namespace {
@@ -27,7 +30,7 @@ int synap_subscribe(synap_db* db, const char* pattern, uint32_t capacity, int ov
                                                   : synap::pubsub::Overflow::kDropOldest;
     auto r = db->db->pubsub().Subscribe(pattern, o);
     if (!r.ok()) return From(r.status());
-    *out = new synap_subscription{&db->db->pubsub(), std::move(*r)};
+    *out = new synap_subscription{&db->db->pubsub(), std::move(*r), 0, {}};
     return Ok();
   });
 }
@@ -36,6 +39,11 @@ int synap_unsubscribe(synap_subscription* sub) {
   return Guard([&] {
     if (sub == nullptr) return Ok();
     (void)sub->hub->Unsubscribe(sub->sub);  // NotFound when an overflow closed it: still freed
+    if (sub->delivery.joinable()) {
+      REQUIRE(sub->delivery.get_id() != std::this_thread::get_id(),
+              "synap_unsubscribe called from the subscription's own callback");
+      sub->delivery.join();  // the closed subscription drains, then the thread ends
+    }
     delete sub;
     return Ok();
   });
@@ -52,9 +60,30 @@ int synap_publish(synap_db* db, const char* topic, const void* payload, size_t l
   });
 }
 
+int synap_subscription_set_callback(synap_subscription* sub, synap_message_fn fn, void* user) {
+  return Guard([&] {
+    REQUIRE(sub != nullptr && fn != nullptr, "sub and fn must not be NULL");
+    REQUIRE(!sub->delivery.joinable(), "the subscription already has a callback");
+    std::shared_ptr<synap::pubsub::Subscription> s = sub->sub;
+    sub->delivery = std::thread([s, fn, user] {
+      for (;;) {
+        auto r = s->Next(1000);
+        if (!r.ok()) {  // closed and drained: say why, once
+          const std::string& why = r.status().message();
+          fn(user, nullptr, 0, why.data(), why.size());
+          return;
+        }
+        if (r->has_value()) fn(user, (*r)->topic.data(), (*r)->topic.size(), (*r)->payload.data(), (*r)->payload.size());
+      }
+    });
+    return Ok();
+  });
+}
+
 int synap_subscription_next(synap_subscription* sub, uint32_t wait_ms, synap_message** msg) {
   return Guard([&] {
     REQUIRE(sub != nullptr && msg != nullptr, "sub and msg must not be NULL");
+    REQUIRE(!sub->delivery.joinable(), "the subscription delivers to a callback");
     *msg = nullptr;
     auto r = sub->sub->Next(wait_ms);
     if (!r.ok()) return From(r.status());

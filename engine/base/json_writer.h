@@ -1,5 +1,5 @@
 // JsonWriter: writes one JSON object, keys in insertion order, with nested
-// objects. Enough for stats and machine-readable tool output; no dependency.
+// objects and arrays of objects. Enough for stats and machine-readable tool output; no dependency.
 #pragma once
 
 #include <cmath>
@@ -54,6 +54,24 @@ class JsonWriter {
   }
   JsonWriter& EndObject() {
     out_ += "}";
+    first_ = false;
+    return *this;
+  }
+  // An array under `key`; its elements are anonymous objects: BeginObject().
+  JsonWriter& BeginArray(std::string_view key) {
+    Key(key);
+    out_ += "[";
+    first_ = true;
+    return *this;
+  }
+  JsonWriter& BeginObject() {
+    if (!first_) out_ += ",";
+    out_ += "{";
+    first_ = true;
+    return *this;
+  }
+  JsonWriter& EndArray() {
+    out_ += "]";
     first_ = false;
     return *this;
   }

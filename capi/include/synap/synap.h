@@ -135,6 +135,26 @@ SYNAP_API void synap_free(void* ptr);
  *   kv.allow_flushall         true | false                       false
  *   queue.auto_create         a publish creates an unknown queue true
  *   queue.max_payload_bytes   largest message payload            4 MiB
+ *   stream.auto_create        an append creates an unknown room  true
+ *   stream.segment_bytes      rooms' default segment size        64 MiB
+ *   stream.retention_bytes    rooms' default, 0 = no limit       0
+ *   stream.retention_ms       rooms' default, 0 = keep forever   0
+ *   stream.codec              rooms' default: none | lz4 | zstd  none
+ *   stream.fsync              rooms' default: always | periodic | never  always
+ *   stream.cleanup            rooms' default: delete | compact | compact,delete  delete
+ *   stream.fsync_interval_ms  periodic rooms' fsync period       10
+ *   stream.max_rooms          1..1000000                         10000
+ *   stream.max_event_bytes    one encoded event                  1 MiB
+ *   stream.max_append_bytes   one append call (one batch)        4 MiB
+ *   stream.max_key_bytes      an event key                       64 KiB
+ *   stream.max_headers        headers per event                  64
+ *   stream.max_read_records   events per read                    100000
+ *   stream.max_read_bytes     bytes per read                     64 MiB
+ *   stream.max_wait_ms        a blocking read's longest wait     600000
+ *   stream.max_partitions     partitions per topic               1024
+ *   stream.index_interval_bytes  offset index density            4096
+ *   stream.compact_max_keys   distinct keys one compaction tracks  10000000
+ *   stream.maintenance_ms     retention/compaction pass period   1000
  *   snapshot.interval_secs    take one this often, 0 = never     600
  *   snapshot.operation_threshold  take one after this many writes, 0 = never  1000000
  *   snapshot.keep             snapshots kept, 1..100             5
@@ -542,6 +562,144 @@ SYNAP_API int synap_publish(synap_db* db, const char* topic, const void* payload
 SYNAP_API int synap_subscription_next(synap_subscription* sub, uint32_t wait_ms, synap_message** msg);
 /* Messages dropped by SYNAP_OVERFLOW_DROP_OLDEST so far. */
 SYNAP_API int synap_subscription_dropped(synap_subscription* sub, uint64_t* dropped);
+
+/* Delivers messages to a callback instead of synap_subscription_next():
+ * libsynap starts one thread for this subscription, which calls
+ * fn(user, topic, topic_len, payload, len) for each message in order, one at
+ * a time (topic and payload are valid during the call only). When the
+ * subscription closes (an overflow under SYNAP_OVERFLOW_CLOSE, or
+ * synap_unsubscribe), fn is called one last time with topic == NULL and the
+ * reason in payload. fn must not call synap_unsubscribe() on its own
+ * subscription. Set it at most once (else SYNAP_EINVAL); afterwards
+ * synap_subscription_next() fails with SYNAP_EINVAL. synap_unsubscribe()
+ * waits for a callback in progress to return. */
+typedef void (*synap_message_fn)(void* user, const char* topic, size_t topic_len, const void* payload, size_t len);
+SYNAP_API int synap_subscription_set_callback(synap_subscription* sub, synap_message_fn fn, void* user);
+
+/* ==== Streams ====
+ *
+ * Kafka-style event logs (docs/streams.md). A room (a partition) is an
+ * append-only log of events at offsets 0, 1, 2, ..., kept in segment files
+ * under <data>/streams/<room>/. An event has an optional key, headers, a
+ * payload and a timestamp in ms (the producer's, or the append time when 0).
+ * An appended event is readable once acknowledged under the room's fsync
+ * mode, never before. Room names: 1..200 bytes of letters, digits and
+ * . _ - : (not starting with '.', no "..", not starting with "__"); any other
+ * name is SYNAP_EINVAL and never touches the file system.
+ *
+ * Room settings (synap_stream_create, synap_topic_create): NULL for the
+ * store's defaults (the stream.* options), or "name=value" pairs separated by
+ * spaces, ';' or ',':
+ *   segment_bytes    64 KiB..1 GiB, multiple of 4096     stream.segment_bytes (64 MiB)
+ *   retention_bytes  delete old segments past this, 0 = no limit   0
+ *   retention_ms     delete segments whose events are all older, 0 = never   0
+ *   codec            none | lz4 | zstd (per batch)      none
+ *   fsync            always | periodic | never          always
+ *   cleanup          delete | compact | compact,delete  delete
+ *
+ * Limits (options): stream.max_event_bytes (1 MiB, one encoded event),
+ * stream.max_append_bytes (4 MiB, one append call, written atomically),
+ * stream.max_key_bytes, stream.max_headers, stream.max_read_records,
+ * stream.max_read_bytes, stream.max_wait_ms, stream.max_rooms,
+ * stream.max_partitions. Over one: SYNAP_ETOOLARGE. */
+
+/* An event to append. headers may be NULL when header_count is 0. */
+typedef struct synap_event_in {
+  const void* key;          /* NULL with key_len 0: no key */
+  size_t key_len;
+  const void* payload;
+  size_t payload_len;
+  const synap_header* headers;
+  size_t header_count;
+  int64_t timestamp_ms;     /* 0: the append time */
+} synap_event_in;
+
+/* An event read back. Pointers point into the synap_events block. */
+typedef struct synap_event {
+  uint64_t offset;
+  int64_t timestamp_ms;
+  const void* key;          /* key_len 0: no key */
+  size_t key_len;
+  const void* payload;
+  size_t payload_len;
+  const synap_header* headers;
+  size_t header_count;
+} synap_event;
+
+/* The result of a read: one malloc'd block (free it with synap_free). */
+typedef struct synap_events {
+  const synap_event* events;  /* count events, in offset order */
+  size_t count;
+  uint64_t next_offset;       /* where the next read should start */
+  uint64_t high_watermark;    /* one past the last readable event at the time of the read */
+} synap_events;
+
+/* Creates a room. SYNAP_EEXIST if it exists; SYNAP_EINVAL for a bad name or
+ * settings; SYNAP_ETOOLARGE past stream.max_rooms. */
+SYNAP_API int synap_stream_create(synap_db* db, const char* room, const char* settings);
+/* Deletes a room and every event in it. SYNAP_NOTFOUND if absent. */
+SYNAP_API int synap_stream_delete(synap_db* db, const char* room);
+/* Calls fn once per room name, in name order (not NUL-terminated in the callback). */
+SYNAP_API int synap_stream_list(synap_db* db, synap_key_fn fn, void* user);
+/* *earliest: the first offset still kept (retention moves it); *next: the
+ * high watermark. Either pointer may be NULL. SYNAP_NOTFOUND if absent. */
+SYNAP_API int synap_stream_bounds(synap_db* db, const char* room, uint64_t* earliest, uint64_t* next);
+/* The room's offsets, segments, bytes, settings and last recovery as JSON
+ * (*json malloc'd, synap_free). SYNAP_NOTFOUND if absent. */
+SYNAP_API int synap_stream_info_json(synap_db* db, const char* room, char** json, size_t* len);
+
+/* Appends n (>= 1) events as one batch, all or none, at consecutive offsets,
+ * and returns once they are acknowledged; *first_offset (may be NULL) gets
+ * the first one's offset. A missing room is created with the defaults
+ * unless stream.auto_create=false (then SYNAP_NOTFOUND). Appends to many
+ * rooms from many threads share group-commit submissions. */
+SYNAP_API int synap_stream_append(synap_db* db, const char* room, const synap_event_in* events, size_t n,
+                                  uint64_t* first_offset);
+/* Reads events from offset `from` on: at most max_records (0: 1000) and
+ * about max_bytes (0: 1 MiB) of event bytes, at least one event when any is
+ * there. When `from` is the high watermark and wait_ms > 0, waits up to
+ * wait_ms for an append (woken by it; no polling). *out is one block
+ * (synap_free), never NULL on SYNAP_OK (count may be 0). SYNAP_ERANGE when
+ * `from` is below the earliest kept offset (the message names it; see
+ * synap_stream_bounds) or beyond the high watermark; SYNAP_NOTFOUND for a
+ * missing room; SYNAP_ECORRUPT when a stored batch fails its checksum. */
+SYNAP_API int synap_stream_read(synap_db* db, const char* room, uint64_t from, uint32_t max_records,
+                                uint64_t max_bytes, uint32_t wait_ms, synap_events** out);
+/* *offset = the first offset whose event timestamp is >= ts_ms (timestamps
+ * are taken as a running maximum, as Kafka's time index does), or the high
+ * watermark when there is none. */
+SYNAP_API int synap_stream_offset_for_time(synap_db* db, const char* room, int64_t ts_ms, uint64_t* offset);
+/* Compacts the room now, whatever its cleanup policy: in sealed segments,
+ * only the latest event of each key is kept (keyless events stay); offsets
+ * do not change. *dropped (may be NULL) gets how many events went. */
+SYNAP_API int synap_stream_compact(synap_db* db, const char* room, uint64_t* dropped);
+
+/* ==== Streams: consumer groups ====
+ * A group's committed offset per room is the offset it will read next
+ * (Kafka's convention). Commits are durable (fsync=always) and survive
+ * restarts. Group names: 1..255 bytes, no NUL. */
+/* SYNAP_NOTFOUND (no such room), SYNAP_ERANGE (offset beyond the high watermark). */
+SYNAP_API int synap_group_commit(synap_db* db, const char* group, const char* room, uint64_t offset);
+/* SYNAP_NOTFOUND when the group has committed nothing for this room. */
+SYNAP_API int synap_group_committed(synap_db* db, const char* group, const char* room, uint64_t* offset);
+/* The group's commits as JSON, one entry per room with committed,
+ * next_offset and lag (next_offset - committed); every group's when group
+ * is NULL. *json malloc'd (synap_free). */
+SYNAP_API int synap_group_lag_json(synap_db* db, const char* group, char** json, size_t* len);
+
+/* ==== Streams: partitioned topics ====
+ * A topic of N partitions is the rooms "<topic>-0" .. "<topic>-<N-1>", read
+ * like any room. An event with a key goes to partition XXH3-64(key) mod N,
+ * so one key's events stay in order; one without a key goes round-robin. */
+/* partitions: 1..stream.max_partitions. SYNAP_EEXIST if the topic (or one
+ * of its rooms) exists. */
+SYNAP_API int synap_topic_create(synap_db* db, const char* topic, uint32_t partitions, const char* settings);
+/* SYNAP_NOTFOUND if there is no such topic. */
+SYNAP_API int synap_topic_partitions(synap_db* db, const char* topic, uint32_t* partitions);
+/* Appends one event to the partition its key picks; *partition and *offset
+ * may be NULL. SYNAP_NOTFOUND if there is no such topic. */
+SYNAP_API int synap_topic_produce(synap_db* db, const char* topic, const synap_event_in* event, uint32_t* partition,
+                                  uint64_t* offset);
 
 #ifdef __cplusplus
 }
