@@ -194,6 +194,14 @@ const std::vector<OptionDef>& Table() {
        },
        [](const DbOptions& o) { return std::string(stream::CleanupName(o.stream.defaults.cleanup)); }},
       NUMBER("stream.fsync_interval_ms", stream.fsync_interval_ms, 1, 60000),
+      {"stream.preallocate",
+       [](DbOptions* o, const std::string& n, const std::string& v) {
+         auto r = log::ParsePreallocate(v);
+         if (!r.ok()) return Bad(n, v, "auto, none, fallocate or zero");
+         o->stream.preallocate = *r;
+         return Status::Ok();
+       },
+       [](const DbOptions& o) { return std::string(log::PreallocateName(o.stream.preallocate)); }},
       NUMBER("stream.max_rooms", stream.max_rooms, 1, 1000000),
       NUMBER("stream.max_event_bytes", stream.max_event_bytes, 64, 64u << 20),
       NUMBER("stream.max_append_bytes", stream.max_append_bytes, 128, 64u << 20),

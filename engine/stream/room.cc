@@ -58,9 +58,7 @@ Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const s
   wo.max_record_bytes = opts.max_event_bytes;
   wo.max_batch_bytes = opts.max_append_bytes;
   wo.max_pending_bytes = std::max<uint64_t>(64ull << 20, opts.max_append_bytes);
-  // Many rooms share one disk: a zeroed spare per room would multiply the
-  // space held; plain appends it is.
-  wo.preallocate = log::Preallocate::kNone;
+  wo.preallocate = opts.preallocate;
   wo.segment_name_bias = 1;
   Room* self = r.get();
   wo.on_batch = [self](const log::BatchLocation& b) { self->OnBatch(b); };

@@ -143,6 +143,8 @@ SYNAP_API void synap_free(void* ptr);
  *   stream.fsync              rooms' default: always | periodic | never  always
  *   stream.cleanup            rooms' default: delete | compact | compact,delete  delete
  *   stream.fsync_interval_ms  periodic rooms' fsync period       10
+ *   stream.preallocate        auto | none | fallocate | zero (auto: zeroed
+ *                             segments for fsync=always rooms)   auto
  *   stream.max_rooms          1..1000000                         10000
  *   stream.max_event_bytes    one encoded event                  1 MiB
  *   stream.max_append_bytes   one append call (one batch)        4 MiB
