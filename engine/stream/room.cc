@@ -35,6 +35,15 @@ Status Room::Segment::EnsureOpen() {
   return Status::Ok();
 }
 
+Status Room::CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions& opts) {
+  SYNAP_RETURN_IF_ERROR(settings.Validate());
+  if (uint64_t{opts.max_append_bytes} + 8192 > settings.segment_bytes)
+    return Status::InvalidArgument("room " + name + ": segment_bytes (" + std::to_string(settings.segment_bytes) +
+                                   ") must exceed stream.max_append_bytes (" + std::to_string(opts.max_append_bytes) +
+                                   ") by 8 KiB");
+  return Status::Ok();
+}
+
 Room::Room(std::string dir, std::string name, const RoomSettings& settings, const StreamOptions& opts)
     : dir_(std::move(dir)), name_(std::move(name)), settings_(settings), opts_(opts) {}
 
@@ -43,12 +52,18 @@ Room::~Room() { Close(); }
 Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const std::string& dir,
                                          const std::string& name, const RoomSettings& settings,
                                          const StreamOptions& opts) {
-  SYNAP_RETURN_IF_ERROR(settings.Validate());
-  if (uint64_t{opts.max_append_bytes} + 8192 > settings.segment_bytes)
-    return Status::InvalidArgument("room " + name + ": segment_bytes (" + std::to_string(settings.segment_bytes) +
-                                   ") must exceed stream.max_append_bytes by 8 KiB");
+  SYNAP_RETURN_IF_ERROR(CheckSettings(name, settings, opts));
   std::unique_ptr<Room> r(new Room(dir, name, settings, opts));
   r->io_ = committer->io();
+  // Retention may have removed the first segments: the log starts at the
+  // oldest one left, and nothing before it is wanted.
+  log::Lsn first_lsn = 1;
+  if (Result<std::vector<std::string>> names = r->io_->list_dir(dir); names.ok()) {
+    log::Lsn lowest = UINT64_MAX, base;
+    for (const std::string& n : *names)
+      if (log::ParseSegmentFileName(n, &base)) lowest = std::min(lowest, base + 1);
+    if (lowest != UINT64_MAX) first_lsn = lowest;
+  }
   wal::WalOptions wo;
   wo.dir = dir;
   wo.fsync = settings.fsync;
@@ -65,7 +80,7 @@ Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const s
   wo.trust_sealed = [self](const log::SegmentHeader& h, log::Lsn next) { return self->TrustSealed(h, next); };
   Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(
       committer, wo, [self](log::Lsn lsn, std::span<const uint8_t> rec) { self->OnReplay(lsn, rec); },
-      &r->recovery_);
+      &r->recovery_, first_lsn);
   if (!w.ok()) return w.status().WithContext("room " + name);
   r->wal_ = std::move(*w);
   r->FinishOpen();
@@ -102,6 +117,12 @@ bool Room::TrustSealed(const log::SegmentHeader& h, log::Lsn next_base) {
   seg->idx = std::move(*idx);
   seg->sealed = seg->persisted = true;
   std::lock_guard lk(mu_);
+  if (!segs_.empty()) {  // a scanned segment before this one is sealed now
+    Segment& prev = *segs_.rbegin()->second;
+    prev.sealed = true;
+    prev.idx.last_offset = base - 1;
+    prev.idx.max_ts = std::max(prev.idx.max_ts, ts_placed_max_);
+  }
   ts_placed_max_ = std::max(ts_placed_max_, seg->idx.max_ts);
   segs_[base] = std::move(seg);
   return true;

@@ -77,6 +77,8 @@ class Room {
                                             const std::string& name, const RoomSettings& settings,
                                             const StreamOptions& opts);
   ~Room();
+  // The checks Open makes of a room's settings against the store's limits.
+  static Status CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions& opts);
 
   // Appends `events` as one batch (all or none) with contiguous offsets and
   // waits until they are acknowledged. Returns the first offset.

@@ -75,9 +75,15 @@ void StreamStore::ApplyMeta(std::string_view key, std::string_view value, uint64
   if (key.size() > 2 && key[0] == 'g' && key[1] == '\0') {
     std::string_view rest = key.substr(2);
     size_t z = rest.find('\0');
-    if (z == std::string_view::npos || value.size() != 8) return;
-    Commit& c = commits_[{std::string(rest.substr(0, z)), std::string(rest.substr(z + 1))}];
-    if (meta_offset >= c.meta_offset) c = {LoadFixed(value), meta_offset};
+    if (z == std::string_view::npos || (value.size() != 8 && !value.empty())) return;
+    std::pair<std::string, std::string> k{std::string(rest.substr(0, z)), std::string(rest.substr(z + 1))};
+    auto it = commits_.find(k);
+    if (it != commits_.end() && meta_offset < it->second.meta_offset) return;  // an older entry
+    if (value.empty()) {  // a tombstone: the room was deleted
+      if (it != commits_.end()) commits_.erase(it);
+      return;
+    }
+    commits_[k] = {LoadFixed(value), meta_offset};
   } else if (key.size() > 2 && key[0] == 't' && key[1] == '\0' && value.size() == 4) {
     uint32_t n = static_cast<uint32_t>(LoadFixed(value));
     if (n == 0) {
@@ -147,6 +153,7 @@ Status StreamStore::RemoveTree(const std::string& dir) {
 Result<std::shared_ptr<Room>> StreamStore::CreateLocked(const std::string& name, const RoomSettings& settings) {
   if (rooms_.size() >= opts_.max_rooms)
     return Status::TooLarge("stream.max_rooms (" + std::to_string(opts_.max_rooms) + ") rooms exist");
+  SYNAP_RETURN_IF_ERROR(Room::CheckSettings(name, settings, opts_));
   std::string dir = dir_ + "/" + name;
   SYNAP_RETURN_IF_ERROR(io_->make_dir(dir));
   std::string text = settings.ToText();
@@ -162,7 +169,10 @@ Result<std::shared_ptr<Room>> StreamStore::CreateLocked(const std::string& name,
   if (st.ok()) st = io_->sync_dir(dir);
   if (!st.ok()) return st;
   Result<std::unique_ptr<Room>> r = Room::Open(committer_, dir, name, settings, opts_);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) {
+    (void)RemoveTree(dir);  // best effort: a room that never opened holds no event
+    return r.status();
+  }
   std::shared_ptr<Room> room = std::move(*r);
   rooms_.emplace(name, room);
   return room;
@@ -210,8 +220,19 @@ Status StreamStore::DeleteRoom(const std::string& name) {
   std::string trash = dir_ + "/" + kDeletedPrefix + name;
   SYNAP_RETURN_IF_ERROR(io_->rename(dir_ + "/" + name, trash));
   SYNAP_RETURN_IF_ERROR(io_->sync_dir(dir_));
-  std::lock_guard ml(meta_mu_);
-  for (auto it = commits_.begin(); it != commits_.end();) it = it->first.second == name ? commits_.erase(it) : std::next(it);
+  // The room's commits go too, durably: a tombstone per commit in the meta room.
+  std::vector<std::string> groups;
+  {
+    std::lock_guard ml(meta_mu_);
+    for (const auto& [k, c] : commits_)
+      if (k.second == name) groups.push_back(k.first);
+  }
+  for (const std::string& g : groups) {
+    uint64_t at = 0;
+    std::string key = CommitKey(g, name);
+    SYNAP_RETURN_IF_ERROR(AppendMeta(key, "", &at));
+    ApplyMeta(key, "", at);
+  }
   return RemoveTree(trash);
 }
 
