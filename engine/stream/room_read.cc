@@ -207,6 +207,7 @@ Status Room::Read(uint64_t from, uint32_t max_records, uint64_t max_bytes, uint3
                               " (next offset " + std::to_string(hw) + ")");
   if (from == hw && wait_ms > 0) {
     WaitForData(from, std::min(wait_ms, opts_.max_wait_ms));
+    if (closed_.load()) return Status::Closed("room " + name_ + " was closed or deleted during the read");
     hw = next_offset();
   }
   uint64_t earliest = earliest_offset();

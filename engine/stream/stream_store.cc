@@ -27,6 +27,12 @@ std::string Fixed(uint64_t v, size_t n) {
   return s;
 }
 
+Status ValidateGroupName(const std::string& group) {
+  if (group.empty() || group.size() > kMaxGroupName || group.find('\0') != std::string::npos)
+    return Status::InvalidArgument("group name must be 1.." + std::to_string(kMaxGroupName) + " bytes without NUL");
+  return Status::Ok();
+}
+
 uint64_t LoadFixed(std::string_view s) {
   uint64_t v = 0;
   std::memcpy(&v, s.data(), std::min<size_t>(s.size(), 8));
@@ -280,8 +286,7 @@ Status StreamStore::AppendMeta(const std::string& key, const std::string& value,
 }
 
 Status StreamStore::CommitOffset(const std::string& group, const std::string& room, uint64_t offset) {
-  if (group.empty() || group.size() > kMaxGroupName || group.find('\0') != std::string::npos)
-    return Status::InvalidArgument("group name must be 1.." + std::to_string(kMaxGroupName) + " bytes without NUL");
+  SYNAP_RETURN_IF_ERROR(ValidateGroupName(group));
   Result<std::shared_ptr<Room>> r = Find(room, false);
   if (!r.ok()) return r.status();
   uint64_t next = (*r)->next_offset();
@@ -296,6 +301,8 @@ Status StreamStore::CommitOffset(const std::string& group, const std::string& ro
 }
 
 Result<uint64_t> StreamStore::CommittedOffset(const std::string& group, const std::string& room) {
+  SYNAP_RETURN_IF_ERROR(ValidateGroupName(group));
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(room));
   std::lock_guard lk(meta_mu_);
   auto it = commits_.find({group, room});
   if (it == commits_.end()) return Status::NotFound("group " + group + " has committed no offset for room " + room);
@@ -339,7 +346,13 @@ Status StreamStore::CreateTopic(const std::string& name, uint32_t partitions, co
     for (uint32_t p = 0; p < partitions; p++)
       if (rooms_.count(PartitionRoom(name, p)))
         return Status::AlreadyExists("room " + PartitionRoom(name, p) + " already exists");
+    // Checked before anything is logged, so a refused topic leaves nothing.
+    if (rooms_.size() + partitions > opts_.max_rooms)
+      return Status::TooLarge("topic " + name + " needs " + std::to_string(partitions) + " rooms; " +
+                              std::to_string(rooms_.size()) + " of stream.max_rooms (" +
+                              std::to_string(opts_.max_rooms) + ") exist");
   }
+  for (uint32_t p = 0; p < partitions; p++) SYNAP_RETURN_IF_ERROR(Room::CheckSettings(PartitionRoom(name, p), rs, opts_));
   // The topic is logged first: a crash before its rooms exist is repaired at open.
   uint64_t at = 0;
   std::string key = TopicKey(name), value = Fixed(partitions, 4);
