@@ -3,8 +3,10 @@
 //! results, memory ownership and threading rules are documented there, and
 //! hold here unchanged. Use the `synap` crate for a safe API.
 //!
-//! The test `header_matches` (tests/header.rs) checks that every function and
-//! constant of the header is declared here, with the same value.
+//! The tests of tests/header.rs check that every function (with its
+//! parameter and return types), callback type, struct (fields, types, and
+//! the C compiler's layout) and constant of the header is declared here,
+//! with the same value.
 #![allow(non_camel_case_types)]
 
 use std::marker::{PhantomData, PhantomPinned};
@@ -37,6 +39,7 @@ pub const SYNAP_ENOMEM: c_int = -11;
 pub const SYNAP_EINTERNAL: c_int = -12;
 pub const SYNAP_ERANGE: c_int = -13;
 pub const SYNAP_EPERM: c_int = -14;
+pub const SYNAP_EEXIST: c_int = -15;
 
 // ==== Options: typed fsync modes ====
 
@@ -101,6 +104,13 @@ pub type synap_progress_fn =
 pub type synap_key_fn = Option<unsafe extern "C" fn(user: *mut c_void, key: *const c_void, klen: usize)>;
 /// Called once a ticket is acknowledged, or can never be.
 pub type synap_acked_fn = Option<unsafe extern "C" fn(user: *mut c_void, ticket: synap_ticket, result: c_int)>;
+/// A pub/sub subscription's callback (synap_subscription_set_callback):
+/// `fn(user, topic, topic_len, payload, len)` per message on the
+/// subscription's delivery thread; once more with `topic == NULL` and the
+/// reason in `payload` when the subscription closes.
+pub type synap_message_fn = Option<
+    unsafe extern "C" fn(user: *mut c_void, topic: *const c_char, topic_len: usize, payload: *const c_void, len: usize),
+>;
 
 /// `synap_header`: a message header, binary key and value.
 #[repr(C)]
@@ -132,6 +142,52 @@ pub struct synap_message {
     pub header_count: usize,
     /// Dead letters: "rejected", "max_retries", "expired"; else "".
     pub reason: *const c_char,
+}
+
+/// `synap_event_in`: an event to append. `headers` may be NULL when
+/// `header_count` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct synap_event_in {
+    /// NULL with `key_len` 0: no key.
+    pub key: *const c_void,
+    pub key_len: usize,
+    pub payload: *const c_void,
+    pub payload_len: usize,
+    pub headers: *const synap_header,
+    pub header_count: usize,
+    /// 0: the append time.
+    pub timestamp_ms: i64,
+}
+
+/// `synap_event`: an event read back. Pointers point into the
+/// `synap_events` block they came in.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct synap_event {
+    pub offset: u64,
+    pub timestamp_ms: i64,
+    /// `key_len` 0: no key.
+    pub key: *const c_void,
+    pub key_len: usize,
+    pub payload: *const c_void,
+    pub payload_len: usize,
+    pub headers: *const synap_header,
+    pub header_count: usize,
+}
+
+/// `synap_events`: the result of synap_stream_read(), one malloc'd block
+/// (free it with a single synap_free()).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct synap_events {
+    /// `count` events, in offset order.
+    pub events: *const synap_event,
+    pub count: usize,
+    /// Where the next read should start.
+    pub next_offset: u64,
+    /// One past the last readable event at the time of the read.
+    pub high_watermark: u64,
 }
 
 extern "C" {
@@ -364,7 +420,7 @@ extern "C" {
     pub fn synap_queue_requeue_dead(db: *mut synap_db, queue: *const c_char, id: u64, moved: *mut u64) -> c_int;
     pub fn synap_queue_purge_dead(db: *mut synap_db, queue: *const c_char, purged: *mut u64) -> c_int;
 
-    // ---- Pub/sub ----
+    // ==== Pub/sub ====
     pub fn synap_subscribe(
         db: *mut synap_db,
         pattern: *const c_char,
@@ -382,6 +438,72 @@ extern "C" {
     ) -> c_int;
     pub fn synap_subscription_next(sub: *mut synap_subscription, wait_ms: u32, msg: *mut *mut synap_message) -> c_int;
     pub fn synap_subscription_dropped(sub: *mut synap_subscription, dropped: *mut u64) -> c_int;
+    pub fn synap_subscription_set_callback(
+        sub: *mut synap_subscription,
+        func: synap_message_fn,
+        user: *mut c_void,
+    ) -> c_int;
+
+    // ==== Streams ====
+    pub fn synap_stream_create(db: *mut synap_db, room: *const c_char, settings: *const c_char) -> c_int;
+    pub fn synap_stream_delete(db: *mut synap_db, room: *const c_char) -> c_int;
+    pub fn synap_stream_list(db: *mut synap_db, func: synap_key_fn, user: *mut c_void) -> c_int;
+    pub fn synap_stream_bounds(db: *mut synap_db, room: *const c_char, earliest: *mut u64, next: *mut u64) -> c_int;
+    pub fn synap_stream_info_json(
+        db: *mut synap_db,
+        room: *const c_char,
+        json: *mut *mut c_char,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_stream_append(
+        db: *mut synap_db,
+        room: *const c_char,
+        events: *const synap_event_in,
+        n: usize,
+        first_offset: *mut u64,
+    ) -> c_int;
+    pub fn synap_stream_read(
+        db: *mut synap_db,
+        room: *const c_char,
+        from: u64,
+        max_records: u32,
+        max_bytes: u64,
+        wait_ms: u32,
+        out: *mut *mut synap_events,
+    ) -> c_int;
+    pub fn synap_stream_offset_for_time(db: *mut synap_db, room: *const c_char, ts_ms: i64, offset: *mut u64) -> c_int;
+    pub fn synap_stream_compact(db: *mut synap_db, room: *const c_char, dropped: *mut u64) -> c_int;
+
+    // ==== Streams: consumer groups ====
+    pub fn synap_group_commit(db: *mut synap_db, group: *const c_char, room: *const c_char, offset: u64) -> c_int;
+    pub fn synap_group_committed(
+        db: *mut synap_db,
+        group: *const c_char,
+        room: *const c_char,
+        offset: *mut u64,
+    ) -> c_int;
+    pub fn synap_group_lag_json(
+        db: *mut synap_db,
+        group: *const c_char,
+        json: *mut *mut c_char,
+        len: *mut usize,
+    ) -> c_int;
+
+    // ==== Streams: partitioned topics ====
+    pub fn synap_topic_create(
+        db: *mut synap_db,
+        topic: *const c_char,
+        partitions: u32,
+        settings: *const c_char,
+    ) -> c_int;
+    pub fn synap_topic_partitions(db: *mut synap_db, topic: *const c_char, partitions: *mut u32) -> c_int;
+    pub fn synap_topic_produce(
+        db: *mut synap_db,
+        topic: *const c_char,
+        event: *const synap_event_in,
+        partition: *mut u32,
+        offset: *mut u64,
+    ) -> c_int;
 }
 
 #[cfg(test)]
@@ -398,44 +520,75 @@ mod tests {
         assert_eq!(s.to_str().unwrap(), SYNAP_VERSION_STRING);
     }
 
+    /// Byte offset of a field of a struct (no value of it needed).
+    macro_rules! offset_of {
+        ($ty:ty, $field:ident) => {{
+            let m = std::mem::MaybeUninit::<$ty>::uninit();
+            let p = m.as_ptr();
+            #[allow(unused_unsafe)]
+            let f = unsafe { std::ptr::addr_of!((*p).$field) } as usize;
+            f - p as usize
+        }};
+    }
+
     /// The offsets of synap.h's structs on LP64 (checked against the C
-    /// compiler's offsetof on x86_64 and aarch64 Linux).
+    /// compiler's offsetof on x86_64 and aarch64 Linux; tests/header.rs
+    /// compares every struct with the local C compiler's layout too).
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn queue_struct_layout_is_the_headers() {
-        use std::mem::{align_of, size_of, MaybeUninit};
+    fn struct_layouts_are_the_headers() {
+        use std::mem::{align_of, size_of};
         assert_eq!(size_of::<synap_header>(), 32);
         assert_eq!(size_of::<synap_message>(), 64);
         assert_eq!(align_of::<synap_message>(), 8);
-        let m = MaybeUninit::<synap_message>::uninit();
-        let base = m.as_ptr() as usize;
-        let off = |p: usize| p - base;
-        unsafe {
-            let p = m.as_ptr();
-            assert_eq!(off(std::ptr::addr_of!((*p).id) as usize), 0);
-            assert_eq!(off(std::ptr::addr_of!((*p).payload) as usize), 8);
-            assert_eq!(off(std::ptr::addr_of!((*p).payload_len) as usize), 16);
-            assert_eq!(off(std::ptr::addr_of!((*p).priority) as usize), 24);
-            assert_eq!(off(std::ptr::addr_of!((*p).delivery_count) as usize), 28);
-            assert_eq!(off(std::ptr::addr_of!((*p).redelivered) as usize), 32);
-            assert_eq!(off(std::ptr::addr_of!((*p).headers) as usize), 40);
-            assert_eq!(off(std::ptr::addr_of!((*p).header_count) as usize), 48);
-            assert_eq!(off(std::ptr::addr_of!((*p).reason) as usize), 56);
-        }
-        let h = MaybeUninit::<synap_header>::uninit();
-        let hb = h.as_ptr() as usize;
-        unsafe {
-            let p = h.as_ptr();
-            assert_eq!(std::ptr::addr_of!((*p).key_len) as usize - hb, 8);
-            assert_eq!(std::ptr::addr_of!((*p).value) as usize - hb, 16);
-            assert_eq!(std::ptr::addr_of!((*p).value_len) as usize - hb, 24);
-        }
+        assert_eq!(offset_of!(synap_message, id), 0);
+        assert_eq!(offset_of!(synap_message, payload), 8);
+        assert_eq!(offset_of!(synap_message, payload_len), 16);
+        assert_eq!(offset_of!(synap_message, priority), 24);
+        assert_eq!(offset_of!(synap_message, delivery_count), 28);
+        assert_eq!(offset_of!(synap_message, redelivered), 32);
+        assert_eq!(offset_of!(synap_message, headers), 40);
+        assert_eq!(offset_of!(synap_message, header_count), 48);
+        assert_eq!(offset_of!(synap_message, reason), 56);
+        assert_eq!(offset_of!(synap_header, key), 0);
+        assert_eq!(offset_of!(synap_header, key_len), 8);
+        assert_eq!(offset_of!(synap_header, value), 16);
+        assert_eq!(offset_of!(synap_header, value_len), 24);
+
+        assert_eq!(size_of::<synap_event_in>(), 56);
+        assert_eq!(align_of::<synap_event_in>(), 8);
+        assert_eq!(offset_of!(synap_event_in, key), 0);
+        assert_eq!(offset_of!(synap_event_in, key_len), 8);
+        assert_eq!(offset_of!(synap_event_in, payload), 16);
+        assert_eq!(offset_of!(synap_event_in, payload_len), 24);
+        assert_eq!(offset_of!(synap_event_in, headers), 32);
+        assert_eq!(offset_of!(synap_event_in, header_count), 40);
+        assert_eq!(offset_of!(synap_event_in, timestamp_ms), 48);
+
+        assert_eq!(size_of::<synap_event>(), 64);
+        assert_eq!(align_of::<synap_event>(), 8);
+        assert_eq!(offset_of!(synap_event, offset), 0);
+        assert_eq!(offset_of!(synap_event, timestamp_ms), 8);
+        assert_eq!(offset_of!(synap_event, key), 16);
+        assert_eq!(offset_of!(synap_event, key_len), 24);
+        assert_eq!(offset_of!(synap_event, payload), 32);
+        assert_eq!(offset_of!(synap_event, payload_len), 40);
+        assert_eq!(offset_of!(synap_event, headers), 48);
+        assert_eq!(offset_of!(synap_event, header_count), 56);
+
+        assert_eq!(size_of::<synap_events>(), 32);
+        assert_eq!(align_of::<synap_events>(), 8);
+        assert_eq!(offset_of!(synap_events, events), 0);
+        assert_eq!(offset_of!(synap_events, count), 8);
+        assert_eq!(offset_of!(synap_events, next_offset), 16);
+        assert_eq!(offset_of!(synap_events, high_watermark), 24);
     }
 
     #[test]
     fn strerror_and_last_error_are_static_strings() {
         unsafe {
             assert!(!synap_strerror(SYNAP_EINVAL).is_null());
+            assert!(!synap_strerror(SYNAP_EEXIST).is_null());
             assert!(!synap_strerror(12345).is_null());
             assert!(!synap_last_error().is_null());
             synap_free(std::ptr::null_mut());

@@ -7,7 +7,8 @@ use std::os::raw::c_int;
 use synap_sys as sys;
 
 /// What went wrong: one variant per negative `SYNAP_E*` code of synap.h, and
-/// `NotFound` for the calls (the queue ones) where `SYNAP_NOTFOUND` is a failure.
+/// `NotFound` for the calls (the queue and stream ones) where
+/// `SYNAP_NOTFOUND` is a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// `SYNAP_EINVAL`: invalid argument (bad name, bad option value, not an integer, ...).
@@ -38,9 +39,13 @@ pub enum ErrorCode {
     Range,
     /// `SYNAP_EPERM`: not permitted by the configuration (e.g. FLUSHALL).
     Permission,
+    /// `SYNAP_EEXIST`: a create found it already there (a stream room, a
+    /// partitioned topic).
+    AlreadyExists,
     /// `SYNAP_NOTFOUND` where it means an error: the queue, or the message
-    /// in the state asked (in flight, dead-lettered), does not exist. (The
-    /// KV reads answer a missing key with `None` instead.)
+    /// in the state asked (in flight, dead-lettered), the stream room or the
+    /// partitioned topic does not exist. (The KV reads answer a missing key
+    /// with `None` instead.)
     NotFound,
     /// A code this crate does not know (a newer libsynap), or an unexpected
     /// non-negative answer of a call.
@@ -65,6 +70,7 @@ impl ErrorCode {
             sys::SYNAP_EINTERNAL => ErrorCode::Internal,
             sys::SYNAP_ERANGE => ErrorCode::Range,
             sys::SYNAP_EPERM => ErrorCode::Permission,
+            sys::SYNAP_EEXIST => ErrorCode::AlreadyExists,
             sys::SYNAP_NOTFOUND => ErrorCode::NotFound,
             other => ErrorCode::Unknown(other),
         }
@@ -87,6 +93,7 @@ impl ErrorCode {
             ErrorCode::Internal => sys::SYNAP_EINTERNAL,
             ErrorCode::Range => sys::SYNAP_ERANGE,
             ErrorCode::Permission => sys::SYNAP_EPERM,
+            ErrorCode::AlreadyExists => sys::SYNAP_EEXIST,
             ErrorCode::NotFound => sys::SYNAP_NOTFOUND,
             ErrorCode::Unknown(c) => c,
         }
@@ -119,6 +126,7 @@ impl ErrorCode {
             ErrorCode::Internal => "SYNAP_EINTERNAL",
             ErrorCode::Range => "SYNAP_ERANGE",
             ErrorCode::Permission => "SYNAP_EPERM",
+            ErrorCode::AlreadyExists => "SYNAP_EEXIST",
             ErrorCode::NotFound => "SYNAP_NOTFOUND",
             ErrorCode::Unknown(_) => "unknown result code",
         }
@@ -138,7 +146,10 @@ impl fmt::Display for ErrorCode {
 /// the code, and the message `synap_last_error()` gave for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    /// What kind of error.
     pub code: ErrorCode,
+    /// libsynap's message for it (or this crate's), e.g. naming the limit
+    /// or the option that was exceeded.
     pub message: String,
 }
 
@@ -146,6 +157,7 @@ pub struct Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// An error of this code with this message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
         Error { code, message: message.into() }
     }
@@ -188,6 +200,7 @@ impl From<Error> for std::io::Error {
             ErrorCode::NoMemory => std::io::ErrorKind::OutOfMemory,
             ErrorCode::Unsupported => std::io::ErrorKind::Unsupported,
             ErrorCode::NotFound => std::io::ErrorKind::NotFound,
+            ErrorCode::AlreadyExists => std::io::ErrorKind::AlreadyExists,
             _ => std::io::ErrorKind::Other,
         };
         std::io::Error::new(kind, e)
@@ -210,7 +223,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for raw in -14..=-1 {
+        for raw in -15..=-1 {
             let code = ErrorCode::from_raw(raw);
             assert!(!matches!(code, ErrorCode::Unknown(_)), "{}", raw);
             assert_eq!(code.raw(), raw);
@@ -219,6 +232,8 @@ mod tests {
         assert_eq!(ErrorCode::from_raw(-99), ErrorCode::Unknown(-99));
         assert_eq!(ErrorCode::Unknown(-99).raw(), -99);
         assert_eq!(ErrorCode::from_raw(sys::SYNAP_ERANGE), ErrorCode::Range);
+        assert_eq!(ErrorCode::from_raw(sys::SYNAP_EEXIST), ErrorCode::AlreadyExists);
+        assert_eq!(ErrorCode::AlreadyExists.name(), "SYNAP_EEXIST");
         assert_eq!(ErrorCode::from_raw(sys::SYNAP_NOTFOUND), ErrorCode::NotFound);
         assert_eq!(ErrorCode::NotFound.raw(), sys::SYNAP_NOTFOUND);
         assert_eq!(ErrorCode::NotFound.name(), "SYNAP_NOTFOUND");
@@ -232,6 +247,9 @@ mod tests {
         let io: std::io::Error = e.into();
         assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
         assert!(!ErrorCode::InvalidArgument.description().is_empty());
+        assert_ne!(ErrorCode::AlreadyExists.description(), "unknown result code");
+        let io: std::io::Error = Error::new(ErrorCode::AlreadyExists, "room r already exists").into();
+        assert_eq!(io.kind(), std::io::ErrorKind::AlreadyExists);
     }
 
     #[test]

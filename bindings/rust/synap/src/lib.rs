@@ -22,23 +22,38 @@
 //! are methods of [`Db`] too: [`Db::queue_declare`], [`Db::publish`],
 //! [`Db::consume`], [`Db::ack`], [`Db::nack`], [`Db::dead_letters`], ...
 //!
+//! In-memory pub/sub with wildcard patterns: [`Db::subscribe`] (a
+//! [`Subscription`] to read or iterate), [`Db::subscribe_callback`] (a
+//! closure on a delivery thread), [`Db::pubsub_publish`].
+//!
+//! Streams, Kafka-style event logs ("rooms") with consumer groups and
+//! partitioned topics: [`Db::stream_create`], [`Db::stream_append`],
+//! [`Db::stream_read`], [`Db::stream_iter`], [`Db::group_commit`],
+//! [`Db::topic_produce`], ...
+//!
 //! synap.h (capi/include/synap/synap.h) is the manual of the C ABI below;
 //! its rules hold here: reads see every acknowledged write, writes return
 //! once acknowledged under the fsync mode, a failed log turns the handle
 //! read-only until it is reopened. Every buffer libsynap returns is copied
 //! and freed with `synap_free`; no Rust panic ever unwinds into C.
 
+#![warn(missing_docs)]
+
 mod db;
 mod error;
 mod ffi_util;
 mod options;
+mod pubsub;
 mod queue;
+mod stream;
 mod types;
 
 pub use db::{Db, ScanIter};
 pub use error::{Error, ErrorCode, Result};
 pub use options::Options;
+pub use pubsub::{CallbackSubscription, Delivery, Overflow, PubSubMessage, Subscription};
 pub use queue::{Message, Publish, QueueSettings};
+pub use stream::{Bounds, Cleanup, Codec, Event, ReadBatch, RecordRead, RoomSettings, StreamIter};
 pub use types::{ExpireCondition, Expiry, Fsync, SetOptions, Ticket, Ttl};
 
 /// The raw C ABI (synap-sys), for what the safe API does not cover.

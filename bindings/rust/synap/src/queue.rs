@@ -119,6 +119,7 @@ pub struct Message {
     /// Unique in the database, kept across restarts; what [`Db::ack`] and
     /// [`Db::nack`] take.
     pub id: u64,
+    /// The payload, as published.
     pub payload: Vec<u8>,
     /// 0..9.
     pub priority: u8,

@@ -183,6 +183,7 @@ impl Ttl {
 pub struct Ticket(pub u64);
 
 impl Ticket {
+    /// Ticket 0: nothing to wait for.
     pub const NONE: Ticket = Ticket(0);
 }
 
@@ -203,6 +204,15 @@ impl Fsync {
             Fsync::Always => sys::SYNAP_FSYNC_ALWAYS,
             Fsync::Periodic => sys::SYNAP_FSYNC_PERIODIC,
             Fsync::Never => sys::SYNAP_FSYNC_NEVER,
+        }
+    }
+
+    /// The option value: "always", "periodic" or "never".
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::Periodic => "periodic",
+            Fsync::Never => "never",
         }
     }
 }
