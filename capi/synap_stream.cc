@@ -221,9 +221,12 @@ int synap_group_lag_json(synap_db* db, const char* group, char** json, size_t* l
   return Guard([&] {
     REQUIRE(db != nullptr && json != nullptr, "db and json must not be NULL");
     *json = nullptr;
+    REQUIRE(group == nullptr || group[0] != '\0', "group name is empty (NULL lists every group)");
+    auto commits = db->db->streams().GroupOffsets(group != nullptr ? group : "");
+    if (!commits.ok()) return From(commits.status());
     synap::JsonWriter j;
     j.BeginArray("commits");
-    for (const stream::GroupOffset& g : db->db->streams().GroupOffsets(group != nullptr ? group : "")) {
+    for (const stream::GroupOffset& g : *commits) {
       j.BeginObject()
           .Str("group", g.group)
           .Str("room", g.room)

@@ -35,17 +35,18 @@ Status Room::Segment::EnsureOpen() {
   return Status::Ok();
 }
 
-Status Room::CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions& opts) {
-  SYNAP_RETURN_IF_ERROR(settings.Validate());
-  if (uint64_t{opts.max_append_bytes} + 8192 > settings.segment_bytes)
-    return Status::InvalidArgument("room " + name + ": segment_bytes (" + std::to_string(settings.segment_bytes) +
-                                   ") must exceed stream.max_append_bytes (" + std::to_string(opts.max_append_bytes) +
-                                   ") by 8 KiB");
-  return Status::Ok();
+Status Room::CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions&) {
+  return settings.Validate().WithContext("room " + name);
 }
 
+// A batch must fit in one segment (with its header block): a room with small
+// segments takes smaller appends than stream.max_append_bytes.
 Room::Room(std::string dir, std::string name, const RoomSettings& settings, const StreamOptions& opts)
-    : dir_(std::move(dir)), name_(std::move(name)), settings_(settings), opts_(opts) {}
+    : dir_(std::move(dir)), name_(std::move(name)), settings_(settings), opts_(opts) {
+  uint64_t fits = settings.segment_bytes - 8192;
+  opts_.max_append_bytes = static_cast<uint32_t>(std::min<uint64_t>(opts.max_append_bytes, fits));
+  opts_.max_event_bytes = std::min(opts.max_event_bytes, opts_.max_append_bytes - 4);
+}
 
 Room::~Room() { Close(); }
 
@@ -64,15 +65,16 @@ Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const s
       if (log::ParseSegmentFileName(n, &base)) lowest = std::min(lowest, base + 1);
     if (lowest != UINT64_MAX) first_lsn = lowest;
   }
+  r->log_start_ = first_lsn - 1;
   wal::WalOptions wo;
   wo.dir = dir;
   wo.fsync = settings.fsync;
   wo.fsync_interval_ms = opts.fsync_interval_ms;
   wo.segment_bytes = settings.segment_bytes;
   wo.codec = settings.codec;
-  wo.max_record_bytes = opts.max_event_bytes;
-  wo.max_batch_bytes = opts.max_append_bytes;
-  wo.max_pending_bytes = std::max<uint64_t>(64ull << 20, opts.max_append_bytes);
+  wo.max_record_bytes = r->opts_.max_event_bytes;
+  wo.max_batch_bytes = r->opts_.max_append_bytes;
+  wo.max_pending_bytes = std::max<uint64_t>(64ull << 20, r->opts_.max_append_bytes);
   wo.preallocate = opts.preallocate;
   wo.segment_name_bias = 1;
   Room* self = r.get();
@@ -172,28 +174,33 @@ void Room::OnBatch(const log::BatchLocation& b) {
   idx.max_ts = ts_before;  // a lower bound until the segment is sealed
 }
 
-Result<uint64_t> Room::Append(std::span<const EventIn> events) {
+Status Room::CheckEvents(std::span<const EventIn> events, const StreamOptions& opts) {
   if (events.empty()) return Status::InvalidArgument("append of no events");
-  if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
   uint64_t total = 0;
-  int64_t now = NowMs(), batch_max = INT64_MIN;
   for (const EventIn& e : events) {
-    if (e.key.size() > opts_.max_key_bytes)
+    if (e.key.size() > opts.max_key_bytes)
       return Status::TooLarge("event key of " + std::to_string(e.key.size()) + " bytes exceeds stream.max_key_bytes (" +
-                              std::to_string(opts_.max_key_bytes) + ")");
-    if (e.headers.size() > opts_.max_headers)
+                              std::to_string(opts.max_key_bytes) + ")");
+    if (e.headers.size() > opts.max_headers)
       return Status::TooLarge("event with " + std::to_string(e.headers.size()) +
-                              " headers exceeds stream.max_headers (" + std::to_string(opts_.max_headers) + ")");
+                              " headers exceeds stream.max_headers (" + std::to_string(opts.max_headers) + ")");
     size_t n = EncodedEventSize(e);
-    if (n > opts_.max_event_bytes)
+    if (n > opts.max_event_bytes)
       return Status::TooLarge("event of " + std::to_string(n) + " bytes exceeds stream.max_event_bytes (" +
-                              std::to_string(opts_.max_event_bytes) + ")");
+                              std::to_string(opts.max_event_bytes) + " here)");
     total += n + log::kRecordPrefixSize;
-    batch_max = std::max(batch_max, e.timestamp_ms != 0 ? e.timestamp_ms : now);
   }
-  if (total > opts_.max_append_bytes)
+  if (total > opts.max_append_bytes)
     return Status::TooLarge("append of " + std::to_string(total) + " bytes exceeds stream.max_append_bytes (" +
-                            std::to_string(opts_.max_append_bytes) + ")");
+                            std::to_string(opts.max_append_bytes) + " here)");
+  return Status::Ok();
+}
+
+Result<uint64_t> Room::Append(std::span<const EventIn> events) {
+  if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
+  SYNAP_RETURN_IF_ERROR(CheckEvents(events, opts_));
+  int64_t now = NowMs(), batch_max = INT64_MIN;
+  for (const EventIn& e : events) batch_max = std::max(batch_max, e.timestamp_ms != 0 ? e.timestamp_ms : now);
   thread_local std::string scratch;
   thread_local std::vector<std::span<const uint8_t>> spans;
   scratch.clear();
@@ -250,7 +257,7 @@ bool Room::WaitForData(uint64_t from, uint32_t wait_ms) {
 
 uint64_t Room::earliest_offset() const {
   std::lock_guard lk(mu_);
-  return segs_.empty() ? next_offset() : segs_.begin()->first;
+  return segs_.empty() ? next_offset() : std::min(log_start_, segs_.begin()->first);
 }
 
 RoomInfo Room::Info() const {
@@ -260,7 +267,7 @@ RoomInfo Room::Info() const {
   info.recovery = recovery_;
   info.next_offset = next_offset();
   std::lock_guard lk(mu_);
-  info.earliest_offset = segs_.empty() ? info.next_offset : segs_.begin()->first;
+  info.earliest_offset = segs_.empty() ? info.next_offset : std::min(log_start_, segs_.begin()->first);
   info.segments = segs_.size();
   for (const auto& [base, seg] : segs_) info.bytes += seg->idx.end_position;
   return info;

@@ -79,6 +79,8 @@ class Room {
   ~Room();
   // The checks Open makes of a room's settings against the store's limits.
   static Status CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions& opts);
+  // The per-event and per-append limits (the store's; a room may be stricter).
+  static Status CheckEvents(std::span<const EventIn> events, const StreamOptions& opts);
 
   // Appends `events` as one batch (all or none) with contiguous offsets and
   // waits until they are acknowledged. Returns the first offset.
@@ -154,6 +156,7 @@ class Room {
   std::deque<PendingTs> pending_ts_;
   int64_t ts_placed_max_ = INT64_MIN;  // running max timestamp up to the last placed batch
   bool opening_ = true;
+  uint64_t log_start_ = 0;  // base of the oldest segment file (compaction may empty it)
   uint64_t sealed_since_compaction_ = 0;
 
   std::mutex wait_mu_;

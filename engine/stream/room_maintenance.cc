@@ -52,6 +52,7 @@ Result<uint64_t> Room::ApplyRetention(int64_t now_ms) {
     // Out of the map first: a reader either holds the segment (and its open
     // file) already or finds it gone and gets OutOfRange.
     for (const auto& seg : gone) segs_.erase(seg->base);
+    if (!gone.empty()) log_start_ = cutoff;
   }
   if (gone.empty()) return 0;
   Result<uint64_t> removed = wal_->RemoveSegmentsBelow(cutoff + 1);

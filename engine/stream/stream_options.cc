@@ -141,9 +141,6 @@ Status StreamOptions::Validate() const {
   SYNAP_RETURN_IF_ERROR(range("index_interval_bytes", index_interval_bytes, 64, 1u << 24));
   SYNAP_RETURN_IF_ERROR(range("compact_max_keys", compact_max_keys, 1, 1ull << 32));
   SYNAP_RETURN_IF_ERROR(range("maintenance_ms", maintenance_ms, 10, 3600000));
-  // A room's largest batch (max_append_bytes) must fit in its smallest segment.
-  if (uint64_t{max_append_bytes} + 8192 > defaults.segment_bytes)
-    return Status::InvalidArgument("stream.segment_bytes must exceed stream.max_append_bytes by 8 KiB");
   return Status::Ok();
 }
 

@@ -49,6 +49,7 @@ struct StreamOptions {
   uint32_t max_rooms = 10000;        // stream.max_rooms (each room holds two file descriptors)
   uint32_t max_event_bytes = 1u << 20;     // stream.max_event_bytes: one encoded event
   uint32_t max_append_bytes = 4u << 20;    // stream.max_append_bytes: one append call, written atomically
+                                           // (a room caps it at its segment_bytes - 8 KiB)
   uint32_t max_key_bytes = 64u << 10;      // stream.max_key_bytes
   uint32_t max_headers = 64;               // stream.max_headers: per event
   uint32_t max_read_records = 100000;      // stream.max_read_records: one read

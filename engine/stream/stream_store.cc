@@ -62,7 +62,13 @@ Status StreamStore::LoadMeta() {
   ms.segment_bytes = std::max<uint64_t>(8ull << 20, log::AlignUp(opts_.max_append_bytes + 8192ull, 4096));
   ms.fsync = wal::FsyncMode::kAlways;
   ms.cleanup = Cleanup::kCompact;
-  Result<std::unique_ptr<Room>> m = Room::Open(committer_, dir_ + "/" + kMetaRoom, kMetaRoom, ms, opts_);
+  // Its own limits: a commit's key holds a group and a room name, whatever
+  // the user's stream.max_key_bytes.
+  StreamOptions mo = opts_;
+  mo.max_key_bytes = std::max<uint32_t>(mo.max_key_bytes, 1024);
+  mo.max_event_bytes = std::max<uint32_t>(mo.max_event_bytes, 4096);
+  mo.max_append_bytes = std::max<uint32_t>(mo.max_append_bytes, 65536);
+  Result<std::unique_ptr<Room>> m = Room::Open(committer_, dir_ + "/" + kMetaRoom, kMetaRoom, ms, mo);
   if (!m.ok()) return m.status();
   meta_ = std::move(*m);
   EventBatch b;
@@ -257,6 +263,7 @@ Result<RoomInfo> StreamStore::Info(const std::string& name) {
 }
 
 Result<uint64_t> StreamStore::Append(const std::string& room, std::span<const EventIn> events) {
+  SYNAP_RETURN_IF_ERROR(Room::CheckEvents(events, opts_));  // a refused append creates no room
   Result<std::shared_ptr<Room>> r = Find(room, true);
   if (!r.ok()) return r.status();
   return (*r)->Append(events);
@@ -309,7 +316,8 @@ Result<uint64_t> StreamStore::CommittedOffset(const std::string& group, const st
   return it->second.offset;
 }
 
-std::vector<GroupOffset> StreamStore::GroupOffsets(const std::string& group) {
+Result<std::vector<GroupOffset>> StreamStore::GroupOffsets(const std::string& group) {
+  if (!group.empty()) SYNAP_RETURN_IF_ERROR(ValidateGroupName(group));
   std::vector<GroupOffset> out;
   {
     std::lock_guard lk(meta_mu_);
@@ -330,9 +338,10 @@ std::string StreamStore::PartitionRoom(const std::string& topic, uint32_t partit
 
 Status StreamStore::CreateTopic(const std::string& name, uint32_t partitions, const std::string& settings) {
   SYNAP_RETURN_IF_ERROR(ValidateRoomName(name));
-  if (partitions < 1 || partitions > opts_.max_partitions)
-    return Status::InvalidArgument("partitions = " + std::to_string(partitions) + " is outside [1, " +
-                                   std::to_string(opts_.max_partitions) + "] (stream.max_partitions)");
+  if (partitions < 1) return Status::InvalidArgument("a topic needs at least 1 partition");
+  if (partitions > opts_.max_partitions)
+    return Status::TooLarge(std::to_string(partitions) + " partitions exceed stream.max_partitions (" +
+                            std::to_string(opts_.max_partitions) + ")");
   SYNAP_RETURN_IF_ERROR(ValidateRoomName(PartitionRoom(name, partitions - 1)));
   RoomSettings rs = opts_.defaults;
   SYNAP_RETURN_IF_ERROR(rs.Apply(settings));
@@ -368,6 +377,7 @@ Status StreamStore::CreateTopic(const std::string& name, uint32_t partitions, co
 }
 
 Result<uint32_t> StreamStore::TopicPartitions(const std::string& name) {
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(name));
   std::lock_guard lk(meta_mu_);
   auto it = topics_.find(name);
   if (it == topics_.end()) return Status::NotFound("no topic named " + name);
@@ -382,6 +392,7 @@ std::vector<std::pair<std::string, uint32_t>> StreamStore::ListTopics() {
 Result<std::pair<uint32_t, uint64_t>> StreamStore::Produce(const std::string& topic, const EventIn& event) {
   Result<uint32_t> n = TopicPartitions(topic);
   if (!n.ok()) return n.status();
+  SYNAP_RETURN_IF_ERROR(Room::CheckEvents(std::span<const EventIn>(&event, 1), opts_));
   uint32_t p = event.key.empty() ? static_cast<uint32_t>(round_robin_.fetch_add(1) % *n)
                                  : static_cast<uint32_t>(XXH3_64bits(event.key.data(), event.key.size()) % *n);
   Result<std::shared_ptr<Room>> r = Find(PartitionRoom(topic, p), true);

@@ -77,7 +77,8 @@ class StreamStore {
   // NotFound when the group has committed nothing for the room.
   Result<uint64_t> CommittedOffset(const std::string& group, const std::string& room);
   // Every (group, room) commit; of one group when `group` is not empty.
-  std::vector<GroupOffset> GroupOffsets(const std::string& group);
+  // InvalidArgument for a bad group name.
+  Result<std::vector<GroupOffset>> GroupOffsets(const std::string& group);
 
   // ---- partitioned topics ----
   Status CreateTopic(const std::string& name, uint32_t partitions, const std::string& settings);

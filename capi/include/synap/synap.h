@@ -600,7 +600,8 @@ SYNAP_API int synap_subscription_set_callback(synap_subscription* sub, synap_mes
  *   cleanup          delete | compact | compact,delete  delete
  *
  * Limits (options): stream.max_event_bytes (1 MiB, one encoded event),
- * stream.max_append_bytes (4 MiB, one append call, written atomically),
+ * stream.max_append_bytes (4 MiB, one append call, written atomically; a
+ * room caps it, and max_event_bytes, at its segment_bytes - 8 KiB),
  * stream.max_key_bytes, stream.max_headers, stream.max_read_records,
  * stream.max_read_bytes, stream.max_wait_ms, stream.max_rooms,
  * stream.max_partitions. Over one: SYNAP_ETOOLARGE. */
