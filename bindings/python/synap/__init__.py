@@ -11,18 +11,19 @@ synap._lib. It is loaded on first use; load_library() loads it explicitly.
 """
 
 from . import _lib
-from ._db import Database, Message, Subscription, Ticket, open, option_name
-from .errors import (Busy, Closed, Corruption, Internal, InvalidArgument, LibraryNotFound, Locked, NoSpace,
-                     NotFound, OutOfMemory, OutOfRange, PermissionDenied, ReadOnly, StorageIOError, SynapError,
-                     TooLarge, Unsupported, error_from_code)
+from ._db import Database, Event, Events, Message, StreamIterator, Subscription, Ticket, open, option_name
+from .errors import (AlreadyExists, Busy, Closed, Corruption, Internal, InvalidArgument, LibraryNotFound, Locked,
+                     NoSpace, NotFound, OutOfMemory, OutOfRange, PermissionDenied, ReadOnly, StorageIOError,
+                     SynapError, TooLarge, Unsupported, error_from_code)
 
 __version__ = "0.3.0"
 
 __all__ = [
-    "open", "Database", "Message", "Subscription", "Ticket", "option_name", "load_library", "library_version", "library_path",
+    "open", "Database", "Message", "Subscription", "Ticket", "Event", "Events", "StreamIterator", "option_name",
+    "load_library", "library_version", "library_path",
     "SynapError", "InvalidArgument", "TooLarge", "Corruption", "StorageIOError", "NoSpace", "ReadOnly",
     "Locked", "Closed", "Busy", "Unsupported", "OutOfMemory", "Internal", "OutOfRange", "PermissionDenied",
-    "NotFound", "LibraryNotFound", "error_from_code",
+    "AlreadyExists", "NotFound", "LibraryNotFound", "error_from_code",
 ]
 
 

@@ -2,6 +2,8 @@
 
 import datetime
 import operator
+import re
+from collections.abc import Mapping
 from ctypes import c_char_p, c_size_t, c_void_p, cast, string_at
 
 from . import _lib
@@ -154,14 +156,19 @@ def _take(ptr, length):
         _lib.load().synap_free(p)
 
 
-def _raise(lib, rc):
-    """Raises the exception for a negative result code with synap_last_error(),
-    which must be read right after the failing call on the same thread."""
+def _error(lib, rc):
+    """The exception for a negative result code, with synap_last_error(), which
+    must be read right after the failing call on the same thread."""
     msg = lib.synap_last_error()
     msg = msg.decode("utf-8", "replace") if msg else ""
     if not msg:
         msg = (lib.synap_strerror(rc) or b"").decode("utf-8", "replace")
-    raise error_from_code(rc, msg)
+    return error_from_code(rc, msg)
+
+
+def _raise(lib, rc):
+    """Raises _error(lib, rc)."""
+    raise _error(lib, rc)
 
 
 def _qname(name, what):
@@ -218,3 +225,123 @@ def _headers(headers):
 
 def _bytes_at(p, n):
     return string_at(p, n) if n else b""
+
+
+# ---------------------------------------------------------------------------
+# Streams (synap.h "Streams")
+
+_SETTING_NAME = re.compile(r"[A-Za-z0-9_]+\Z")
+_SETTING_VALUE = re.compile(r"[A-Za-z0-9_.,:+-]+\Z")  # no space, ';' or '=': one pair stays one pair
+
+
+def _setting_value(name, v):
+    if isinstance(v, bool):
+        raise TypeError(f"room setting {name} must be an int or str, not bool")
+    if isinstance(v, datetime.timedelta):  # retention_ms
+        v = v // datetime.timedelta(milliseconds=1)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, bytes):
+        v = v.decode("ascii", "replace")
+    if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):  # cleanup=("compact", "delete")
+        v = ",".join(v)
+    if not isinstance(v, str):
+        raise TypeError(f"room setting {name} must be an int or str, not {type(v).__name__}")
+    if not _SETTING_VALUE.match(v):
+        raise error_from_code(EINVAL, f"room setting {name}: {v!r} is not a valid value")
+    return v
+
+
+def _room_settings(settings, extra):
+    """The settings string of synap_stream_create / synap_topic_create, from a
+    str ("retention_bytes=1000000 cleanup=compact"), a mapping, and keyword
+    arguments (applied after it); None when there are none (the defaults).
+    libsynap checks the names and values; here, only that each pair stays one
+    pair (no separator or '=' inside a value)."""
+    parts = []
+    if settings is None:
+        pass
+    elif isinstance(settings, (str, bytes)):
+        text = settings.decode("utf-8") if isinstance(settings, bytes) else settings
+        if "\0" in text:
+            raise error_from_code(EINVAL, "room settings contain a NUL byte")
+        if text.strip():
+            parts.append(text)
+    elif isinstance(settings, Mapping):
+        extra = {**settings, **extra}
+    else:
+        raise TypeError(f"room settings must be a str or a mapping, not {type(settings).__name__}")
+    for name, v in extra.items():
+        if not isinstance(name, str) or not _SETTING_NAME.match(name):
+            raise error_from_code(EINVAL, f"bad room setting name {name!r}")
+        parts.append(f"{name}={_setting_value(name, v)}")
+    return " ".join(parts).encode("utf-8") if parts else None
+
+
+def _is_payload(x):
+    """Whether x is a bare payload (bytes-like, str, int, float) rather than an event or a list."""
+    return isinstance(x, (bytes, bytearray, memoryview, str, float)) or (isinstance(x, int) and not isinstance(x, bool))
+
+
+def _is_event(x):
+    """Whether x is one event: a bare payload, an object with a ``payload``
+    attribute (synap.Event, a dataclass, a namedtuple), a mapping with a
+    "payload" item, or a plain tuple (key, payload[, headers[, timestamp_ms]])."""
+    return _is_payload(x) or hasattr(x, "payload") or isinstance(x, (Mapping, tuple))
+
+
+def _event_parts(ev):
+    """(key bytes or None, payload bytes, headers, timestamp_ms) of one event (see _is_event)."""
+    if _is_payload(ev):
+        return None, _value(ev), None, 0
+    if hasattr(ev, "payload"):
+        key, payload = getattr(ev, "key", None), ev.payload
+        headers, ts = getattr(ev, "headers", None), getattr(ev, "timestamp_ms", 0)
+    elif isinstance(ev, Mapping):
+        if "payload" not in ev:
+            raise TypeError("an event mapping needs a 'payload' item")
+        unknown = set(ev) - {"key", "payload", "headers", "timestamp_ms"}
+        if unknown:
+            raise TypeError(f"unknown event field(s): {', '.join(map(repr, sorted(unknown, key=repr)))}")
+        key, payload, headers, ts = ev.get("key"), ev["payload"], ev.get("headers"), ev.get("timestamp_ms", 0)
+    elif isinstance(ev, tuple):
+        if not 2 <= len(ev) <= 4:
+            raise TypeError("an event tuple is (key, payload[, headers[, timestamp_ms]])")
+        key, payload, headers, ts = ev + (None, 0)[len(ev) - 2:]
+    else:
+        raise TypeError(f"an event must be bytes, str, a (key, payload, ...) tuple or an Event, "
+                        f"not {type(ev).__name__}")
+    return _event_key(key), _value(payload), headers, _timestamp(ts)
+
+
+def _event_key(key):
+    if key is None:
+        return None
+    k = _key(key)
+    return k or None  # b"": no key, as in synap.h
+
+
+def _timestamp(ts):
+    """An event timestamp in ms (int or datetime); None or 0: the append time."""
+    if ts is None:
+        return 0
+    return _unix_millis(ts, "timestamp_ms")
+
+
+def _events_in(parts):
+    """(synap_event_in array, n, what it points into) of (key, payload, headers, ts) tuples.
+    The caller keeps the third item alive until the call returns."""
+    n = len(parts)
+    arr = (_lib.synap_event_in * n)()
+    keep = []
+    for i, (key, payload, headers, ts) in enumerate(parts):
+        e = arr[i]
+        if key:
+            e.key, e.key_len = _addr(key), len(key)
+        e.payload, e.payload_len = _addr(payload), len(payload)
+        harr, hn, hkeep = _headers(headers)
+        if hn:
+            e.headers, e.header_count = cast(harr, _lib.header_p), hn
+        e.timestamp_ms = ts
+        keep.append((key, payload, harr, hkeep))
+    return arr, n, keep

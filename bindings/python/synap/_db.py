@@ -1,5 +1,5 @@
 """synap.open() and Database: the Pythonic face of synap.h (KV and lifecycle here;
-queues in _queue.py, pub/sub in _pubsub.py)."""
+queues in _queue.py, pub/sub in _pubsub.py, streams in _stream.py)."""
 
 import atexit
 import itertools
@@ -52,14 +52,16 @@ from ._convert import (
 )
 from ._pubsub import PubSubMethods, Subscription  # noqa: F401 - re-exported
 from ._queue import Message, QueueMethods  # noqa: F401 - re-exported
+from ._stream import Event, Events, StreamIterator, StreamMethods  # noqa: F401 - re-exported
 
 
 # ---------------------------------------------------------------------------
 # Options
 
 # Short keyword names for common options; any other keyword that starts with
-# a section (wal_, io_, kv_, snapshot_, queue_) maps to "section.rest", e.g.
-# kv_max_key_bytes -> kv.max_key_bytes, queue_auto_create -> queue.auto_create.
+# a section (wal_, io_, kv_, snapshot_, queue_, stream_) maps to "section.rest", e.g.
+# kv_max_key_bytes -> kv.max_key_bytes, queue_auto_create -> queue.auto_create,
+# stream_segment_bytes -> stream.segment_bytes.
 # Anything else is passed unchanged and rejected by libsynap as an unknown option.
 _ALIASES = {
     "fsync": "wal.fsync_mode",
@@ -77,7 +79,7 @@ _ALIASES = {
     "active_expire_ms": "kv.active_expire_ms",
     "allow_flushall": "kv.allow_flushall",
 }
-_SECTIONS = ("wal", "io", "kv", "snapshot", "queue")
+_SECTIONS = ("wal", "io", "kv", "snapshot", "queue", "stream")
 
 
 def option_name(keyword):
@@ -143,7 +145,7 @@ def _close_all():
 def _library():
     lib = _lib.load()
     if not _code_messages:
-        for code in range(-14, 3):
+        for code in range(-15, 3):
             _code_messages[code] = (lib.synap_strerror(code) or b"").decode("utf-8", "replace")
     return lib
 
@@ -222,7 +224,7 @@ def open(path, fsync="always", *, options=None, progress=None, **kwargs):  # noq
     return Database(handle.value, path)
 
 
-class Database(QueueMethods, PubSubMethods):
+class Database(QueueMethods, PubSubMethods, StreamMethods):
     """An open synap data directory. Use synap.open() to make one.
 
     Keys and values may be bytes or str (str is encoded UTF-8); values come

@@ -32,10 +32,13 @@ db_p = c_void_p
 options_p = c_void_p
 ticket_t = c_uint64
 
-# Callback types (synap.h: synap_progress_fn, synap_key_fn, synap_acked_fn).
+# Callback types (synap.h: synap_progress_fn, synap_key_fn, synap_acked_fn,
+# synap_message_fn). MESSAGE_FN's topic is NULL on the last call, so it is
+# read as c_void_p (with topic_len), not c_char_p.
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_uint64, c_uint64)
 KEY_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
 ACKED_FN = CFUNCTYPE(None, c_void_p, c_uint64, c_int)
+MESSAGE_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
 
 # Array-of-buffers parameters (const void* const* keys): a c_char_p array keeps
 # a reference to each bytes object it points into, so they outlive the call.
@@ -78,6 +81,48 @@ class synap_message(Structure):  # noqa: N801 - the C name
 header_p = POINTER(synap_header)
 message_p = POINTER(synap_message)
 message_pp = POINTER(message_p)
+
+
+# synap.h "Streams": the three structs, field for field (int64_t is c_int64,
+# uint64_t c_uint64, size_t c_size_t, pointers c_void_p or typed pointers).
+class synap_event_in(Structure):  # noqa: N801 - the C name
+    _fields_ = [
+        ("key", c_void_p),
+        ("key_len", c_size_t),
+        ("payload", c_void_p),
+        ("payload_len", c_size_t),
+        ("headers", POINTER(synap_header)),
+        ("header_count", c_size_t),
+        ("timestamp_ms", c_int64),
+    ]
+
+
+class synap_event(Structure):  # noqa: N801 - the C name
+    _fields_ = [
+        ("offset", c_uint64),
+        ("timestamp_ms", c_int64),
+        ("key", c_void_p),
+        ("key_len", c_size_t),
+        ("payload", c_void_p),
+        ("payload_len", c_size_t),
+        ("headers", POINTER(synap_header)),
+        ("header_count", c_size_t),
+    ]
+
+
+class synap_events(Structure):  # noqa: N801 - the C name
+    _fields_ = [
+        ("events", POINTER(synap_event)),
+        ("count", c_size_t),
+        ("next_offset", c_uint64),
+        ("high_watermark", c_uint64),
+    ]
+
+
+event_in_p = POINTER(synap_event_in)
+events_p = POINTER(synap_events)
+events_pp = POINTER(events_p)
+u32_p = POINTER(c_uint32)
 
 # name: (restype, [argtypes])
 PROTOTYPES = {
@@ -153,11 +198,39 @@ PROTOTYPES = {
     "synap_publish": (c_int, [db_p, c_char_p, c_char_p, c_size_t, u64_p]),
     "synap_subscription_next": (c_int, [c_void_p, c_uint32, message_pp]),
     "synap_subscription_dropped": (c_int, [c_void_p, u64_p]),
+    # Declared for completeness; the bindings do not use it (Subscription.next()
+    # is the Python way to receive, and a callback would make next() fail).
+    "synap_subscription_set_callback": (c_int, [c_void_p, MESSAGE_FN, c_void_p]),
+    # Streams
+    "synap_stream_create": (c_int, [db_p, c_char_p, c_char_p]),
+    "synap_stream_delete": (c_int, [db_p, c_char_p]),
+    "synap_stream_list": (c_int, [db_p, KEY_FN, c_void_p]),
+    "synap_stream_bounds": (c_int, [db_p, c_char_p, u64_p, u64_p]),
+    "synap_stream_info_json": (c_int, [db_p, c_char_p, void_pp, size_p]),  # char** json, read as void*
+    "synap_stream_append": (c_int, [db_p, c_char_p, event_in_p, c_size_t, u64_p]),
+    "synap_stream_read": (c_int, [db_p, c_char_p, c_uint64, c_uint32, c_uint64, c_uint32, events_pp]),
+    "synap_stream_offset_for_time": (c_int, [db_p, c_char_p, c_int64, u64_p]),
+    "synap_stream_compact": (c_int, [db_p, c_char_p, u64_p]),
+    # Streams: consumer groups
+    "synap_group_commit": (c_int, [db_p, c_char_p, c_char_p, c_uint64]),
+    "synap_group_committed": (c_int, [db_p, c_char_p, c_char_p, u64_p]),
+    "synap_group_lag_json": (c_int, [db_p, c_char_p, void_pp, size_p]),
+    # Streams: partitioned topics
+    "synap_topic_create": (c_int, [db_p, c_char_p, c_uint32, c_char_p]),
+    "synap_topic_partitions": (c_int, [db_p, c_char_p, u32_p]),
+    "synap_topic_produce": (c_int, [db_p, c_char_p, event_in_p, u32_p, u64_p]),
 }
 
 # Functions a library of the same version may lack (it predates them): they
 # are left undeclared and the methods that need them raise Unsupported.
-OPTIONAL = frozenset()
+# Streams and the pub/sub callback came within 0.3.0, after its first builds.
+OPTIONAL = frozenset({
+    "synap_subscription_set_callback",
+    "synap_stream_create", "synap_stream_delete", "synap_stream_list", "synap_stream_bounds",
+    "synap_stream_info_json", "synap_stream_append", "synap_stream_read", "synap_stream_offset_for_time",
+    "synap_stream_compact", "synap_group_commit", "synap_group_committed", "synap_group_lag_json",
+    "synap_topic_create", "synap_topic_partitions", "synap_topic_produce",
+})
 
 _lock = threading.Lock()
 _lib = None

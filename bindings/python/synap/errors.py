@@ -25,6 +25,7 @@ ENOMEM = -11
 EINTERNAL = -12
 ERANGE = -13
 EPERM = -14
+EEXIST = -15
 
 
 class SynapError(Exception):
@@ -43,9 +44,10 @@ class SynapError(Exception):
 
 
 class NotFound(SynapError, KeyError):
-    """SYNAP_NOTFOUND where absence is an error: no such queue, or no such message
-    in the state asked (e.g. acking a message that is not in flight). KV reads
-    report an absent key by their return value instead (None, -2, False)."""
+    """SYNAP_NOTFOUND where absence is an error: no such queue, stream room or
+    topic, or no such message in the state asked (e.g. acking a message that
+    is not in flight). KV reads report an absent key by their return value
+    instead (None, -2, False), as group_committed() does a missing commit."""
 
 
 class InvalidArgument(SynapError, ValueError):
@@ -97,11 +99,25 @@ class Internal(SynapError):
 
 
 class OutOfRange(SynapError, ValueError):
-    """SYNAP_ERANGE: a number out of range (an increment would overflow int64)."""
+    """SYNAP_ERANGE: a number out of range (an increment would overflow int64),
+    or a stream offset outside a room's kept events.
+
+    Raised by a stream read (Database.stream_read, iter_stream), it also
+    carries the room's bounds at the time of the error, so that a consumer
+    can seek: ``earliest`` (the first offset still kept; retention moves it)
+    and ``next_offset`` (the high watermark). Both are None elsewhere, or if
+    the room went away meanwhile."""
+
+    earliest = None
+    next_offset = None
 
 
 class PermissionDenied(SynapError):
     """SYNAP_EPERM: not permitted by the configuration (e.g. FLUSHALL)."""
+
+
+class AlreadyExists(SynapError):
+    """SYNAP_EEXIST: a create found it already there (a stream room, a topic)."""
 
 
 _CLASSES = {
@@ -120,6 +136,7 @@ _CLASSES = {
     EINTERNAL: Internal,
     ERANGE: OutOfRange,
     EPERM: PermissionDenied,
+    EEXIST: AlreadyExists,
 }
 
 _NAMES = {
@@ -138,6 +155,7 @@ _NAMES = {
     EINTERNAL: "SYNAP_EINTERNAL",
     ERANGE: "SYNAP_ERANGE",
     EPERM: "SYNAP_EPERM",
+    EEXIST: "SYNAP_EEXIST",
 }
 
 for _code, _cls in _CLASSES.items():
