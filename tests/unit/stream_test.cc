@@ -1340,9 +1340,8 @@ TEST_F(StreamTest, RoomSettingsValidatedAndKept) {
   EXPECT_EQ(info.settings.cleanup, Cleanup::kCompactDelete);
 }
 
-// A segment_bytes that RoomSettings accepts but the room cannot use (it must
-// exceed max_append_bytes by 8 KiB) is refused without leaving a room behind
-// that would stop the next open.
+// A room refused for its settings leaves nothing behind that would stop the
+// next open.
 TEST_F(StreamTest, RefusedRoomLeavesNothingBehind) {
   Status st = ss().CreateRoom("tiny", "segment_bytes=1000");
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << st.ToString();
@@ -1354,6 +1353,43 @@ TEST_F(StreamTest, RefusedRoomLeavesNothingBehind) {
   Result<std::unique_ptr<db::Database>> r = db::Database::Open(dir_, opts_);
   ASSERT_TRUE(r.ok()) << "the database no longer opens: " << r.status().ToString();
   db_ = std::move(*r);
+}
+
+// A room whose segments are smaller than max_append_bytes + 8 KiB takes
+// smaller appends (a batch must fit in one segment) and works otherwise.
+TEST_F(StreamTest, SmallSegmentRoomCapsAppendSize) {
+  ASSERT_TRUE(ss().CreateRoom("narrow", "segment_bytes=65536").ok());
+  std::string part(15000, 'p');
+  std::vector<EventIn> four(4), three(3);
+  for (EventIn& e : four) e.payload = part;
+  for (EventIn& e : three) e.payload = part;
+  EXPECT_EQ(ss().Append("narrow", four).status().code(), Status::Code::kTooLarge) << "60 KB cannot fit a 64 KiB segment";
+  uint64_t next = 0;
+  for (int i = 0; i < 12; i++) {
+    Result<uint64_t> r = ss().Append("narrow", three);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, next);
+    next += 3;
+  }
+  EXPECT_GE(InfoOf("narrow").segments, 6u);
+  Reopen();
+  EXPECT_EQ(InfoOf("narrow").next_offset, next);
+  std::vector<Ev> all = ReadAll("narrow");
+  ASSERT_EQ(all.size(), next);
+  for (const Ev& e : all) EXPECT_EQ(e.payload, part);
+}
+
+// An append refused for its events does not create the room it names.
+TEST_F(StreamTest, RefusedAppendCreatesNoRoom) {
+  EXPECT_EQ(ss().Append("fresh", std::span<const EventIn>()).status().code(), Status::Code::kInvalidArgument);
+  std::string big(20000, 'b');
+  EventIn e;
+  e.payload = big;
+  EXPECT_EQ(ss().Append("fresh", std::span<const EventIn>(&e, 1)).status().code(), Status::Code::kTooLarge);
+  std::vector<std::string> rooms = ss().ListRooms();
+  EXPECT_EQ(std::count(rooms.begin(), rooms.end(), "fresh"), 0);
+  EXPECT_FALSE(fs::exists(RoomDir("fresh")));
+  EXPECT_EQ(Put("fresh", "ok"), 0u);
 }
 
 // ---------------------------------------------------------------------------
