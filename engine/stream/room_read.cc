@@ -56,13 +56,17 @@ bool Room::SegmentEndsAt(const std::shared_ptr<Segment>& seg, uint64_t pos, uint
 namespace {
 
 // Reads a file through a window, refilled in large sequential preads.
+// `hint` is about how many bytes the caller will want: a tail reader after
+// one event does not pull a megabyte through the page cache.
 class Window {
  public:
-  Window(io::IoBackend* io, io::FileHandle fd) : io_(io), fd_(fd) {}
+  Window(io::IoBackend* io, io::FileHandle fd, uint64_t hint)
+      : io_(io), fd_(fd), chunk_(std::clamp<uint64_t>(hint, kMinChunk, kMaxChunk)) {}
   // Makes [pos, pos+n) available; returns it, or null at end of file.
   Result<const uint8_t*> Get(uint64_t pos, size_t n) {
     if (pos >= start_ && pos + n <= start_ + len_) return buf_.data() + (pos - start_);
-    size_t want = std::max<size_t>(n, kChunk);
+    size_t want = std::max<size_t>(n, chunk_);
+    chunk_ = std::min<size_t>(chunk_ * 2, kMaxChunk);  // a long walk reads ever larger pieces
     if (buf_.size() < want) buf_.resize(want);
     Result<size_t> got = io_->read_at(fd_, pos, buf_.data(), want);
     if (!got.ok()) return got.status();
@@ -73,13 +77,18 @@ class Window {
   }
 
  private:
-  static constexpr size_t kChunk = 1 << 20;
+  static constexpr size_t kMinChunk = 16 << 10, kMaxChunk = 1 << 20;
   io::IoBackend* io_;
   io::FileHandle fd_;
-  std::vector<uint8_t> buf_;
+  size_t chunk_;
+  // Reused by the thread's next window: no allocation per read.
+  static thread_local std::vector<uint8_t> scratch_;
+  std::vector<uint8_t>& buf_ = scratch_;
   uint64_t start_ = 0;
   size_t len_ = 0;
 };
+
+thread_local std::vector<uint8_t> Window::scratch_;
 
 bool AllZero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -121,7 +130,7 @@ Status AddEvent(uint64_t offset, std::span<const uint8_t> rec, EventBatch* out) 
 Status Room::ReadSegment(ReadStart& s, uint64_t hw, uint32_t max_records, uint64_t max_bytes, EventBatch* out,
                          uint64_t* next) {
   const log::SegmentHeader& sh = s.seg->header;
-  Window win(io_, s.seg->fd);
+  Window win(io_, s.seg->fd, max_bytes - std::min<uint64_t>(max_bytes, out->bytes.size()) + log::kBatchHeaderSize);
   std::vector<uint8_t> raw;
   uint64_t pos = s.pos;
   *next = s.from;
@@ -235,7 +244,7 @@ Result<uint64_t> Room::OffsetForTime(int64_t ts_ms) {
   EventBatch b;
   while (from < hw) {
     b.Clear();
-    SYNAP_RETURN_IF_ERROR(ReadRange(from, hw, 4096, 4u << 20, &b));
+    SYNAP_RETURN_IF_ERROR(ReadRange(from, hw, 256, 256u << 10, &b));
     for (const ReadEvent& e : b.events)
       if (e.timestamp_ms >= ts_ms) return e.offset;
     if (b.next_offset <= from) break;
