@@ -302,7 +302,7 @@ bool Recovery::TrustSealed(const std::string& name, const std::string& next_name
   SegmentState s;
   if (!n.ok() || *n != sizeof raw || !size.ok()) return false;
   if (!DecodeSegmentHeader(raw, sizeof raw, &s.header).ok() || !CheckChain(s.header, name).ok()) return false;
-  if (next_base <= s.header.base_lsn || !opts_.trust_sealed(s.header, next_base)) return false;
+  if (next_base <= s.header.base_lsn || !opts_.trust_sealed(s.header, next_base, *size)) return false;
   s.name = name;
   s.file_size = *size;
   s.last_lsn = next_base - 1;

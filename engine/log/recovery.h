@@ -55,12 +55,12 @@ struct BatchLocation {
 };
 using BatchFn = std::function<void(const BatchLocation& where)>;
 // Asked about a sealed (non-final) segment before it is read: `next_base` is
-// the base LSN of the segment after it. True = the caller vouches for the
+// the base LSN of the segment after it, `file_size` the segment file's size. True = the caller vouches for the
 // segment (it holds an index, written at seal time, that still matches it):
 // recovery then reads only the segment's header, takes its records to be
 // [header.base_lsn, next_base) unseen, and neither validates nor replays
 // them. Reads of such a segment must check every batch's hash themselves.
-using TrustSealedFn = std::function<bool(const SegmentHeader& header, Lsn next_base)>;
+using TrustSealedFn = std::function<bool(const SegmentHeader& header, Lsn next_base, uint64_t file_size)>;
 
 struct RecoveryOptions {
   RecoveryMode mode = RecoveryMode::kTolerateTornTail;

@@ -79,7 +79,9 @@ Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const s
   wo.segment_name_bias = 1;
   Room* self = r.get();
   wo.on_batch = [self](const log::BatchLocation& b) { self->OnBatch(b); };
-  wo.trust_sealed = [self](const log::SegmentHeader& h, log::Lsn next) { return self->TrustSealed(h, next); };
+  wo.trust_sealed = [self](const log::SegmentHeader& h, log::Lsn next, uint64_t size) {
+    return self->TrustSealed(h, next, size);
+  };
   Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(
       committer, wo, [self](log::Lsn lsn, std::span<const uint8_t> rec) { self->OnReplay(lsn, rec); },
       &r->recovery_, first_lsn);
@@ -105,13 +107,19 @@ void Room::FinishOpen() {
   opening_ = false;
 }
 
-bool Room::TrustSealed(const log::SegmentHeader& h, log::Lsn next_base) {
+// An index is trusted only if it describes this very file: same last offset,
+// same compaction state, and an end inside it (exactly its end for a
+// compacted file, which is written to that length). Compaction removes a
+// segment's index files durably before renaming the new file over it, so a
+// stale index of an earlier version cannot pass.
+bool Room::TrustSealed(const log::SegmentHeader& h, log::Lsn next_base, uint64_t file_size) {
   uint64_t base = h.base_lsn - 1;
   Result<SegmentIndex> idx = ReadIndexFiles(io_, dir_, base);
   if (!idx.ok()) return false;  // missing or damaged: recovery reads the segment and we rebuild
   bool compacted = (h.flags & log::kSegmentCompacted) != 0;
   if (idx->last_offset != next_base - 2 || idx->compacted != compacted || (idx->entries.empty() && !compacted))
     return false;
+  if (compacted ? idx->end_position != file_size : idx->end_position > file_size) return false;
   auto seg = std::make_shared<Segment>();
   seg->base = base;
   seg->path = dir_ + "/" + log::SegmentFileName(h.base_lsn, 1);

@@ -127,7 +127,7 @@ class Room {
   };
   Room(std::string dir, std::string name, const RoomSettings& settings, const StreamOptions& opts);
   void OnBatch(const log::BatchLocation& where);
-  bool TrustSealed(const log::SegmentHeader& h, log::Lsn next_base);
+  bool TrustSealed(const log::SegmentHeader& h, log::Lsn next_base, uint64_t file_size);
   void OnReplay(log::Lsn lsn, std::span<const uint8_t> rec);
   void FinishOpen();
   struct ReadStart;

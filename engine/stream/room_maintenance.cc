@@ -229,6 +229,12 @@ Status Room::CompactSegment(const std::shared_ptr<Segment>& seg, const LatestKey
   fresh->header.flags = (seg->header.flags & ~log::kSegmentDirect) | log::kSegmentCompacted;
   Status st = io_->write_at(*f, 0, w.file().data(), w.file().size());
   if (st.ok()) st = io_->sync(*f);
+  // The old file's index must never describe the new one, even after a
+  // power cut: its removal is durable before the rename.
+  if (st.ok()) {
+    RemoveIndexFiles(io_, dir_, seg->base);
+    st = io_->sync_dir(dir_);
+  }
   if (st.ok()) st = io_->rename(tmp, seg->path);
   if (st.ok()) st = io_->sync_dir(dir_);
   if (!st.ok()) {
