@@ -168,7 +168,7 @@ const std::vector<OptionDef>& Table() {
        [](const DbOptions& o) { return std::string(o.stream.auto_create ? "true" : "false"); }},
       NUMBER("stream.segment_bytes", stream.defaults.segment_bytes, wal::kMinSegmentBytes, wal::kMaxSegmentBytes),
       NUMBER("stream.retention_bytes", stream.defaults.retention_bytes, 0, UINT64_MAX),
-      NUMBER("stream.retention_ms", stream.defaults.retention_ms, 0, UINT64_MAX),
+      NUMBER("stream.retention_ms", stream.defaults.retention_ms, 0, uint64_t{1} << 62),
       {"stream.codec",
        [](DbOptions* o, const std::string& n, const std::string& v) {
          auto r = log::ParseCodec(v);
@@ -208,7 +208,7 @@ const std::vector<OptionDef>& Table() {
       NUMBER("stream.max_key_bytes", stream.max_key_bytes, 1, 64u << 20),
       NUMBER("stream.max_headers", stream.max_headers, 0, 65536),
       NUMBER("stream.max_read_records", stream.max_read_records, 1, 10000000),
-      NUMBER("stream.max_read_bytes", stream.max_read_bytes, 64, 1ull << 32),
+      NUMBER("stream.max_read_bytes", stream.max_read_bytes, 64, 1ull << 30),
       NUMBER("stream.max_wait_ms", stream.max_wait_ms, 0, 86400000),
       NUMBER("stream.max_partitions", stream.max_partitions, 1, 100000),
       NUMBER("stream.index_interval_bytes", stream.index_interval_bytes, 64, 1u << 24),

@@ -18,21 +18,17 @@ int64_t NowMs() {
 }
 }  // namespace
 
-Status Room::Segment::EnsureOpen() {
-  if (fd != io::kInvalidFile) return Status::Ok();
+Result<std::shared_ptr<SegmentFile>> SegmentFile::Open(io::IoBackend* io, const std::string& path) {
   io::OpenOptions oo;
   oo.read_only = true;
   Result<io::FileHandle> f = io->open(path, oo);
   if (!f.ok()) return f.status();
+  auto file = std::make_shared<SegmentFile>(io, *f);
   uint8_t raw[log::kSegmentHeaderSize];
   Result<size_t> n = io->read_at(*f, 0, raw, sizeof raw);
-  Status st = !n.ok() ? n.status() : log::DecodeSegmentHeader(raw, *n, &header);
-  if (!st.ok()) {
-    io->close(*f);
-    return Status::Corruption(path + ": " + st.message());
-  }
-  fd = *f;
-  return Status::Ok();
+  Status st = !n.ok() ? n.status() : log::DecodeSegmentHeader(raw, *n, &file->header);
+  if (!st.ok()) return Status::Corruption(path + ": " + st.message());
+  return file;
 }
 
 Status Room::CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions&) {
@@ -88,6 +84,7 @@ Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const s
   if (!w.ok()) return w.status().WithContext("room " + name);
   r->wal_ = std::move(*w);
   r->FinishOpen();
+  r->opened_ = true;
   return r;
 }
 
@@ -123,7 +120,6 @@ bool Room::TrustSealed(const log::SegmentHeader& h, log::Lsn next_base, uint64_t
   auto seg = std::make_shared<Segment>();
   seg->base = base;
   seg->path = dir_ + "/" + log::SegmentFileName(h.base_lsn, 1);
-  seg->io = io_;
   seg->idx = std::move(*idx);
   seg->sealed = seg->persisted = true;
   std::lock_guard lk(mu_);
@@ -169,7 +165,6 @@ void Room::OnBatch(const log::BatchLocation& b) {
     auto seg = std::make_shared<Segment>();
     seg->base = base;
     seg->path = dir_ + "/" + log::SegmentFileName(b.segment_base, 1);
-    seg->io = io_;
     seg->idx.base_offset = base;
     seg->idx.compacted = (b.segment_flags & log::kSegmentCompacted) != 0;
     it = segs_.emplace(base, std::move(seg)).first;
@@ -284,7 +279,7 @@ RoomInfo Room::Info() const {
 Status Room::Close() {
   if (closed_.exchange(true)) return Status::Ok();
   NotifyWaiters();
-  Status st = PersistIndexes();
+  Status st = opened_ ? WriteIndexes() : Status::Ok();  // never from a failed recovery
   Status ws = wal_ ? wal_->Close() : Status::Ok();
   return ws.ok() ? st : ws;
 }

@@ -113,6 +113,9 @@ class Room {
   Result<uint64_t> Compact(uint64_t max_keys);
   // Writes the index files of sealed segments that lack them.
   Status PersistIndexes();
+  // Closes sealed segments' files that no read has used for idle_ms (each
+  // read segment holds a descriptor until then).
+  void CloseIdleFiles(int64_t idle_ms);
   // True when a segment was sealed since the last compaction.
   bool CompactionDue() const;
 
@@ -137,6 +140,7 @@ class Room {
                      uint64_t* next);
   Status ReadRange(uint64_t from, uint64_t hw, uint32_t max_records, uint64_t max_bytes, EventBatch* out);
   bool WaitForData(uint64_t from, uint32_t wait_ms);
+  Status WriteIndexes();
   void NotifyWaiters();
   struct LatestKeys;  // key hash -> latest offset
   Status CompactSegment(const std::shared_ptr<Segment>& seg, const LatestKeys& latest, uint64_t* dropped);
@@ -163,6 +167,7 @@ class Room {
   std::condition_variable wait_cv_;
   std::atomic<int> waiters_{0};
   std::atomic<bool> closed_{false};
+  bool opened_ = false;  // Open finished: Close may write index files
 };
 
 }  // namespace synap::stream

@@ -16,6 +16,21 @@
 namespace synap::stream {
 
 Status Room::PersistIndexes() {
+  if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
+  return WriteIndexes();
+}
+
+void Room::CloseIdleFiles(int64_t idle_ms) {
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  std::lock_guard lk(mu_);
+  for (auto& [base, seg] : segs_)
+    if (seg->sealed && seg->file != nullptr && seg->file.use_count() == 1 && now - seg->last_read_ms >= idle_ms)
+      seg->file.reset();  // no read holds it: closed now
+}
+
+Status Room::WriteIndexes() {
   std::vector<std::pair<std::shared_ptr<Segment>, SegmentIndex>> todo;
   {
     std::lock_guard lk(mu_);
@@ -31,6 +46,7 @@ Status Room::PersistIndexes() {
 }
 
 Result<uint64_t> Room::ApplyRetention(int64_t now_ms) {
+  if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
   if (settings_.cleanup == Cleanup::kCompact) return 0;
   if (settings_.retention_bytes == 0 && settings_.retention_ms == 0) return 0;
   std::vector<std::shared_ptr<Segment>> gone;
@@ -89,6 +105,7 @@ struct Room::LatestKeys : std::unordered_map<XXH128_hash_t, uint64_t, KeyHash, K
 // holding a superseded event is rewritten beside itself and renamed over
 // it. Appends go on meanwhile: only sealed segments are touched.
 Result<uint64_t> Room::Compact(uint64_t max_keys) {
+  if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
   std::vector<std::shared_ptr<Segment>> sealed;
   {
     std::lock_guard lk(mu_);
@@ -188,12 +205,19 @@ class CompactedWriter {
 
 Status Room::CompactSegment(const std::shared_ptr<Segment>& seg, const LatestKeys& latest, uint64_t* dropped) {
   SegmentIndex old;
+  log::SegmentHeader header;
   {
+    // Installed before the rename: every read of this Segment keeps the old file.
     std::lock_guard lk(mu_);
-    SYNAP_RETURN_IF_ERROR(seg->EnsureOpen());  // before the rename: readers keep the old file
+    if (seg->file == nullptr) {
+      Result<std::shared_ptr<SegmentFile>> f = SegmentFile::Open(io_, seg->path);
+      if (!f.ok()) return f.status();
+      seg->file = std::move(*f);
+    }
+    header = seg->file->header;
     old = seg->idx;
   }
-  CompactedWriter w(seg->header, settings_.codec, opts_.index_interval_bytes);
+  CompactedWriter w(header, settings_.codec, opts_.index_interval_bytes);
   int64_t running = old.entries.empty() ? INT64_MIN : old.entries.front().ts_before;
   uint64_t kept = 0, seen = 0;
   EventBatch b;
@@ -223,10 +247,9 @@ Status Room::CompactSegment(const std::shared_ptr<Segment>& seg, const LatestKey
   Result<io::FileHandle> f = io_->open(tmp, oo);
   if (!f.ok()) return f.status();
   auto fresh = std::make_shared<Segment>();
-  fresh->io = io_;
-  fresh->fd = *f;  // follows the file through the rename
-  fresh->header = seg->header;
-  fresh->header.flags = (seg->header.flags & ~log::kSegmentDirect) | log::kSegmentCompacted;
+  fresh->file = std::make_shared<SegmentFile>(io_, *f);  // follows the file through the rename
+  fresh->file->header = header;
+  fresh->file->header.flags = (header.flags & ~log::kSegmentDirect) | log::kSegmentCompacted;
   Status st = io_->write_at(*f, 0, w.file().data(), w.file().size());
   if (st.ok()) st = io_->sync(*f);
   // The old file's index must never describe the new one, even after a

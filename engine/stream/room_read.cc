@@ -2,6 +2,7 @@
 // then walk batches forward, checking each one's hash (a sealed segment that
 // recovery trusted unread is checked here), up to the high watermark.
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
 
@@ -11,8 +12,16 @@
 
 namespace synap::stream {
 
+namespace {
+int64_t NowMsForReads() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 struct Room::ReadStart {
   std::shared_ptr<Segment> seg;
+  std::shared_ptr<SegmentFile> file;  // held for the whole walk
   uint64_t pos = 0;            // where to start walking batches
   uint64_t from = 0;           // the first offset wanted
   bool sealed = false;         // it had a successor when looked up
@@ -20,10 +29,15 @@ struct Room::ReadStart {
   uint64_t successor = 0;      // sealed: the next segment's base offset
 };
 
-// Under mu_: the segment holding `offset` (or the first after a gap) and the
-// index entry to start from. NotFound when no segment is at or after it.
+// The segment holding `offset` (or the first after a compaction gap), its
+// open file, and the index entry to start from. NotFound when no segment is
+// at or after it; OutOfRange when retention removed it meanwhile. The file
+// is opened outside mu_ (the committer thread takes mu_ for every batch).
 Status Room::SegmentFor(uint64_t offset, ReadStart* s) {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
+  if (offset < log_start_)
+    return Status::OutOfRange("offset " + std::to_string(offset) + " is below the earliest kept offset " +
+                              std::to_string(log_start_) + " of room " + name_);
   auto it = segs_.upper_bound(offset);
   if (it == segs_.begin()) {
     if (it == segs_.end()) return Status::NotFound("no segment");
@@ -32,9 +46,24 @@ Status Room::SegmentFor(uint64_t offset, ReadStart* s) {
     --it;
   }
   s->seg = it->second;
-  SYNAP_RETURN_IF_ERROR(s->seg->EnsureOpen());
+  if (s->seg->file == nullptr) {
+    lk.unlock();
+    Result<std::shared_ptr<SegmentFile>> f = SegmentFile::Open(io_, s->seg->path);
+    lk.lock();
+    if (s->seg->file == nullptr) {  // else another reader, or compaction, installed it first: use that one
+      if (!f.ok()) return f.status().WithContext("room " + name_);
+      s->seg->file = std::move(*f);
+    }
+    it = segs_.find(s->seg->base);
+    if (it == segs_.end() || it->second != s->seg) {  // replaced or removed while unlocked: look again
+      lk.unlock();
+      return SegmentFor(offset, s);
+    }
+  }
+  s->file = s->seg->file;
+  s->seg->last_read_ms = NowMsForReads();
   const IndexEntry* e = s->seg->idx.Floor(offset);
-  s->pos = e != nullptr ? e->position : s->seg->header.data_offset;
+  s->pos = e != nullptr ? e->position : s->file->header.data_offset;
   s->from = offset;
   auto next = std::next(it);
   s->sealed = next != segs_.end();
@@ -129,8 +158,8 @@ Status AddEvent(uint64_t offset, std::span<const uint8_t> rec, EventBatch* out) 
 // at; when the segment is exhausted, its successor's base.
 Status Room::ReadSegment(ReadStart& s, uint64_t hw, uint32_t max_records, uint64_t max_bytes, EventBatch* out,
                          uint64_t* next) {
-  const log::SegmentHeader& sh = s.seg->header;
-  Window win(io_, s.seg->fd, max_bytes - std::min<uint64_t>(max_bytes, out->bytes.size()) + log::kBatchHeaderSize);
+  const log::SegmentHeader& sh = s.file->header;
+  Window win(io_, s.file->fd, max_bytes - std::min<uint64_t>(max_bytes, out->bytes.size()) + log::kBatchHeaderSize);
   std::vector<uint8_t> raw;
   uint64_t pos = s.pos;
   *next = s.from;

@@ -11,23 +11,32 @@
 
 namespace synap::stream {
 
+// An open segment file and its header, closed when its last holder (the
+// segment, or a read in progress) lets go.
+struct SegmentFile {
+  io::IoBackend* io = nullptr;
+  io::FileHandle fd = io::kInvalidFile;
+  log::SegmentHeader header;
+  SegmentFile(io::IoBackend* i, io::FileHandle f) : io(i), fd(f) {}
+  ~SegmentFile() { io->close(fd); }
+  SegmentFile(const SegmentFile&) = delete;
+  SegmentFile& operator=(const SegmentFile&) = delete;
+  // Opens `path` read-only and checks its header.
+  static Result<std::shared_ptr<SegmentFile>> Open(io::IoBackend* io, const std::string& path);
+};
+
 struct Room::Segment {
   uint64_t base = 0;       // offset of its first event (LSN base - 1)
   std::string path;
   SegmentIndex idx;        // under Room::mu_ while the segment is the newest
   bool sealed = false;     // a later segment exists
   bool persisted = false;  // its index files match idx
-  // Read side: opened under Room::mu_, once, and kept: a reader holding this
-  // segment keeps reading the same file even after compaction replaced it or
-  // retention unlinked it.
-  io::IoBackend* io = nullptr;
-  io::FileHandle fd = io::kInvalidFile;
-  log::SegmentHeader header;  // read with fd
-
-  ~Segment() {
-    if (fd != io::kInvalidFile) io->close(fd);
-  }
-  Status EnsureOpen();  // under Room::mu_
+  // Read side, under Room::mu_. Once installed, `file` is this segment's
+  // file for good: a read holding it keeps reading the same inode even after
+  // compaction replaced the path or retention unlinked it (compaction
+  // installs it before its rename). Maintenance drops it when idle.
+  std::shared_ptr<SegmentFile> file;
+  int64_t last_read_ms = 0;
 };
 
 }  // namespace synap::stream

@@ -112,6 +112,10 @@ std::string RoomSettings::ToText() const {
 }
 
 Status RoomSettings::Validate() const {
+  // Ages are compared as signed milliseconds: keep the cutoff from wrapping.
+  if (retention_ms > (uint64_t{1} << 62))
+    return Status::InvalidArgument("room setting retention_ms = " + std::to_string(retention_ms) +
+                                   " is over 2^62 (0 keeps forever)");
   if (segment_bytes < wal::kMinSegmentBytes || segment_bytes > wal::kMaxSegmentBytes || segment_bytes % 4096 != 0)
     return Status::InvalidArgument("room setting segment_bytes = " + std::to_string(segment_bytes) +
                                    " must be a multiple of 4096 in [" + std::to_string(wal::kMinSegmentBytes) + ", " +
@@ -135,7 +139,8 @@ Status StreamOptions::Validate() const {
   SYNAP_RETURN_IF_ERROR(range("max_key_bytes", max_key_bytes, 1, 64u << 20));
   SYNAP_RETURN_IF_ERROR(range("max_headers", max_headers, 0, 65536));
   SYNAP_RETURN_IF_ERROR(range("max_read_records", max_read_records, 1, 10000000));
-  SYNAP_RETURN_IF_ERROR(range("max_read_bytes", max_read_bytes, max_event_bytes, 1ull << 32));
+  // Read positions are u32: a read may pass its limit by one event.
+  SYNAP_RETURN_IF_ERROR(range("max_read_bytes", max_read_bytes, 64, 1ull << 30));
   SYNAP_RETURN_IF_ERROR(range("max_wait_ms", max_wait_ms, 0, 86400000));
   SYNAP_RETURN_IF_ERROR(range("max_partitions", max_partitions, 1, 100000));
   SYNAP_RETURN_IF_ERROR(range("index_interval_bytes", index_interval_bytes, 64, 1u << 24));

@@ -14,6 +14,7 @@ namespace {
 constexpr const char* kMetaRoom = "__meta";
 constexpr const char* kDeletedPrefix = ".deleted.";
 constexpr size_t kMaxGroupName = 255;
+constexpr int64_t kIdleFileMs = 30000;  // a sealed segment unread this long gives its descriptor back
 
 // Meta events: key "g\0<group>\0<room>" -> u64 offset; key "t\0<topic>" -> u32 partitions.
 std::string CommitKey(const std::string& group, const std::string& room) {
@@ -91,11 +92,7 @@ void StreamStore::ApplyMeta(std::string_view key, std::string_view value, uint64
     std::pair<std::string, std::string> k{std::string(rest.substr(0, z)), std::string(rest.substr(z + 1))};
     auto it = commits_.find(k);
     if (it != commits_.end() && meta_offset < it->second.meta_offset) return;  // an older entry
-    if (value.empty()) {  // a tombstone: the room was deleted
-      if (it != commits_.end()) commits_.erase(it);
-      return;
-    }
-    commits_[k] = {LoadFixed(value), meta_offset};
+    commits_[k] = value.empty() ? Commit{0, meta_offset, true} : Commit{LoadFixed(value), meta_offset, false};
   } else if (key.size() > 2 && key[0] == 't' && key[1] == '\0' && value.size() == 4) {
     uint32_t n = static_cast<uint32_t>(LoadFixed(value));
     if (n == 0) {
@@ -166,7 +163,11 @@ Result<std::shared_ptr<Room>> StreamStore::CreateLocked(const std::string& name,
   if (rooms_.size() >= opts_.max_rooms)
     return Status::TooLarge("stream.max_rooms (" + std::to_string(opts_.max_rooms) + ") rooms exist");
   SYNAP_RETURN_IF_ERROR(Room::CheckSettings(name, settings, opts_));
+  if (deleting_.count(name)) return Status::Busy("room " + name + " is being deleted; try again");
   std::string dir = dir_ + "/" + name;
+  // A directory that is there already belongs to someone (a room that failed
+  // to open at startup, say): never remove it on failure below.
+  bool existed = io_->list_dir(dir).ok();
   SYNAP_RETURN_IF_ERROR(io_->make_dir(dir));
   std::string text = settings.ToText();
   io::OpenOptions oo;
@@ -182,7 +183,7 @@ Result<std::shared_ptr<Room>> StreamStore::CreateLocked(const std::string& name,
   if (!st.ok()) return st;
   Result<std::unique_ptr<Room>> r = Room::Open(committer_, dir, name, settings, opts_);
   if (!r.ok()) {
-    (void)RemoveTree(dir);  // best effort: a room that never opened holds no event
+    if (!existed) (void)RemoveTree(dir);  // best effort: a room that never opened holds no event
     return r.status();
   }
   std::shared_ptr<Room> room = std::move(*r);
@@ -215,6 +216,8 @@ Status StreamStore::CreateRoom(const std::string& name, const std::string& setti
   return CreateLocked(name, rs).status();
 }
 
+// The name stays reserved (creates get Busy) until the files are gone, so
+// no new room can be made at the path while the old one is torn down.
 Status StreamStore::DeleteRoom(const std::string& name) {
   SYNAP_RETURN_IF_ERROR(ValidateRoomName(name));
   std::shared_ptr<Room> room;
@@ -224,20 +227,27 @@ Status StreamStore::DeleteRoom(const std::string& name) {
     if (it == rooms_.end()) return Status::NotFound("no room named " + name);
     room = std::move(it->second);
     rooms_.erase(it);
+    deleting_.insert(name);
   }
-  std::lock_guard mk(maint_mu_);  // not while a maintenance pass works on it
-  room->Close();
-  // The rename is the delete (durable with the directory sync); removing the
-  // files after it may be finished by the next open.
-  std::string trash = dir_ + "/" + kDeletedPrefix + name;
-  SYNAP_RETURN_IF_ERROR(io_->rename(dir_ + "/" + name, trash));
-  SYNAP_RETURN_IF_ERROR(io_->sync_dir(dir_));
-  // The room's commits go too, durably: a tombstone per commit in the meta room.
+  Status st = DeleteClosedRoom(name, room);
+  std::unique_lock lk(rooms_mu_);
+  deleting_.erase(name);
+  return st;
+}
+
+Status StreamStore::DeleteClosedRoom(const std::string& name, const std::shared_ptr<Room>& room) {
+  {
+    std::lock_guard mk(maint_mu_);  // not while a maintenance pass works on it (it stops at closed rooms)
+    room->Close();
+  }
+  // The room's commits go first (a tombstone per commit in the meta room):
+  // a crash after them leaves a room without commits, never commits that a
+  // later room of the same name would inherit.
   std::vector<std::string> groups;
   {
     std::lock_guard ml(meta_mu_);
     for (const auto& [k, c] : commits_)
-      if (k.second == name) groups.push_back(k.first);
+      if (k.second == name && !c.deleted) groups.push_back(k.first);
   }
   for (const std::string& g : groups) {
     uint64_t at = 0;
@@ -245,6 +255,11 @@ Status StreamStore::DeleteRoom(const std::string& name) {
     SYNAP_RETURN_IF_ERROR(AppendMeta(key, "", &at));
     ApplyMeta(key, "", at);
   }
+  // The rename is the delete (durable with the directory sync); removing the
+  // files after it may be finished by the next open.
+  std::string trash = dir_ + "/" + kDeletedPrefix + name;
+  SYNAP_RETURN_IF_ERROR(io_->rename(dir_ + "/" + name, trash));
+  SYNAP_RETURN_IF_ERROR(io_->sync_dir(dir_));
   return RemoveTree(trash);
 }
 
@@ -312,7 +327,8 @@ Result<uint64_t> StreamStore::CommittedOffset(const std::string& group, const st
   SYNAP_RETURN_IF_ERROR(ValidateRoomName(room));
   std::lock_guard lk(meta_mu_);
   auto it = commits_.find({group, room});
-  if (it == commits_.end()) return Status::NotFound("group " + group + " has committed no offset for room " + room);
+  if (it == commits_.end() || it->second.deleted)
+    return Status::NotFound("group " + group + " has committed no offset for room " + room);
   return it->second.offset;
 }
 
@@ -322,7 +338,7 @@ Result<std::vector<GroupOffset>> StreamStore::GroupOffsets(const std::string& gr
   {
     std::lock_guard lk(meta_mu_);
     for (const auto& [k, c] : commits_)
-      if (group.empty() || k.first == group) out.push_back({k.first, k.second, c.offset, 0, 0});
+      if (!c.deleted && (group.empty() || k.first == group)) out.push_back({k.first, k.second, c.offset, 0, 0});
   }
   for (GroupOffset& g : out) {
     Result<std::shared_ptr<Room>> r = Find(g.room, false);
@@ -441,6 +457,12 @@ void StreamStore::Maintain(int64_t now_ms) {
   };
   for (const auto& r : rooms) one(*r);
   one(*meta_);
+  CloseIdleFiles(kIdleFileMs);
+}
+
+void StreamStore::CloseIdleFiles(int64_t idle_ms) {
+  std::shared_lock lk(rooms_mu_);
+  for (const auto& [n, r] : rooms_) r->CloseIdleFiles(idle_ms);
 }
 
 MaintenanceStats StreamStore::maintenance_stats() {

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -95,6 +96,8 @@ class StreamStore {
   // Called by the engine's background thread every stream.maintenance_ms.
   void Maintain(int64_t now_ms);
   MaintenanceStats maintenance_stats();
+  // Closes sealed segments' files unread for idle_ms (Maintain: 30 s).
+  void CloseIdleFiles(int64_t idle_ms);
 
   Status Sync();
   Status Close();
@@ -106,6 +109,7 @@ class StreamStore {
   Result<std::shared_ptr<Room>> Find(const std::string& name, bool create);
   Result<std::shared_ptr<Room>> CreateLocked(const std::string& name, const RoomSettings& settings);
   Status RemoveTree(const std::string& dir);
+  Status DeleteClosedRoom(const std::string& name, const std::shared_ptr<Room>& room);
   Status AppendMeta(const std::string& key, const std::string& value, uint64_t* offset);
   void ApplyMeta(std::string_view key, std::string_view value, uint64_t meta_offset);
 
@@ -117,11 +121,13 @@ class StreamStore {
 
   std::shared_mutex rooms_mu_;
   std::unordered_map<std::string, std::shared_ptr<Room>> rooms_;
+  std::set<std::string> deleting_;  // names reserved until their delete finishes
 
   std::mutex meta_mu_;  // guards what follows
   struct Commit {
     uint64_t offset = 0;
     uint64_t meta_offset = 0;  // where it was logged: a later log entry wins
+    bool deleted = false;      // a tombstone (its room was deleted); kept so that order holds
   };
   std::map<std::pair<std::string, std::string>, Commit> commits_;  // (group, room)
   std::map<std::string, uint32_t> topics_;

@@ -1565,5 +1565,126 @@ TEST_F(StreamTest, ConcurrentAppendsManyRooms) {
   verify("after reopen");
 }
 
+// ---------------------------------------------------------------------------
+// Regressions from review.
+
+std::string Slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+void Spit(const std::string& p, const std::string& s) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(s.data(), static_cast<std::streamsize>(s.size()));
+}
+
+// A segment compacted twice, then a crash between the second rename and its
+// index write, with the first compaction's index files back in place (what
+// a power cut could leave): the stale index must not be trusted.
+TEST_F(StreamTest, StaleIndexOfAnEarlierCompactionIsNotTrusted) {
+  ASSERT_TRUE(ss().CreateRoom("c", "cleanup=compact").ok());
+  uint64_t next = 0;
+  auto put = [&](const std::string& k, size_t n) {
+    Put("c", std::string(n, 'v') + std::to_string(next), k);
+    next++;
+  };
+  for (int k = 0; k < 100; k++) put("A" + std::to_string(k), 400);
+  for (int k = 0; k < 100; k++) put("B" + std::to_string(k), 400);
+  for (int k = 0; k < 200; k++) put("", 400);
+  for (int k = 0; k < 100; k++) put("A" + std::to_string(k), 400);
+  for (int i = 0; i < 400; i++) put("", 500);  // rolls
+  ASSERT_TRUE(ss().Compact("c").ok());
+  std::vector<uint64_t> bases = SegmentBases("c");
+  ASSERT_GE(bases.size(), 3u);
+  std::string idx0 = Slurp(SegPath("c", bases[0], "index")), tidx0 = Slurp(SegPath("c", bases[0], "timeindex"));
+  ASSERT_FALSE(idx0.empty());
+  for (int k = 0; k < 100; k++) put("B" + std::to_string(k), 400);
+  for (int i = 0; i < 400; i++) put("", 500);
+  Result<uint64_t> d = ss().Compact("c");
+  ASSERT_TRUE(d.ok());
+  ASSERT_GT(*d, 0u);
+  ASSERT_NE(Slurp(SegPath("c", bases[0], "index")), idx0) << "the second compaction rewrote segment 0";
+  std::vector<Ev> expect = ReadAll("c");
+  CloseDb();
+  Spit(SegPath("c", bases[0], "index"), idx0);
+  Spit(SegPath("c", bases[0], "timeindex"), tidx0);
+  Open();
+  std::vector<Ev> all = ReadAll("c");
+  ASSERT_EQ(all.size(), expect.size());
+  for (size_t i = 0; i < all.size(); i++) {
+    EXPECT_EQ(all[i].offset, expect[i].offset);
+    EXPECT_EQ(all[i].payload, expect[i].payload);
+  }
+}
+
+// A delete waiting behind a long compaction while a producer keeps
+// appending (auto-create): the name stays reserved until the delete ends,
+// so nothing acknowledged after it can be removed by it.
+TEST_F(StreamTest, DeleteRacingAutoCreateLosesNoAcknowledgedAppend) {
+  ASSERT_TRUE(ss().CreateRoom("big", "cleanup=compact").ok());
+  for (int i = 0; i < 30000; i++) Put("big", std::string(200, 'b'), "k" + std::to_string(i % 5000));
+  for (int i = 0; i < 500; i++) Put("victim", std::string(300, 'x'));
+  std::thread comp([&] { (void)ss().Compact("big"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::atomic<bool> deleted{false};
+  std::vector<std::string> after;
+  std::thread prod([&] {
+    for (uint64_t n = 0; after.size() < 5; n++) {
+      bool d = deleted.load();
+      std::string p = "p" + std::to_string(n);
+      EventIn e;
+      e.payload = p;
+      Result<uint64_t> r = ss().Append("victim", std::span<const EventIn>(&e, 1));
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), Status::Code::kBusy) << r.status().ToString();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
+      if (d) after.push_back(p);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(ss().DeleteRoom("victim").ok());
+  deleted = true;
+  prod.join();
+  comp.join();
+  Reopen();
+  std::set<std::string> have;
+  for (const Ev& e : ReadAll("victim")) have.insert(e.payload);
+  for (const auto& p : after) EXPECT_EQ(have.count(p), 1u) << p << " was acknowledged after the delete and is gone";
+}
+
+TEST_F(StreamTest, RetentionMsBeyondRangeIsRefused) {
+  EXPECT_EQ(ss().CreateRoom("forever", "retention_ms=18446744073709551615").code(), Status::Code::kInvalidArgument);
+  ASSERT_TRUE(ss().CreateRoom("forever", "retention_ms=4611686018427387904").ok());  // 2^62: the largest
+  Fill("forever", 2000, 300, [](uint64_t) { return int64_t{0}; });
+  size_t before = SegmentBases("forever").size();
+  ASSERT_GT(before, 1u);
+  ss().Maintain(WallMs());
+  EXPECT_EQ(SegmentBases("forever").size(), before);
+}
+
+// Reading a room opens a descriptor per sealed segment; maintenance gives
+// back those no read has used for a while, so they do not pile up.
+TEST_F(StreamTest, ReadsDoNotHoldADescriptorPerSegmentForGood) {
+  auto open_fds = [] {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) n++;
+    return n;
+  };
+  Fill("many", 20000, 300, [](uint64_t) { return int64_t{0}; }, 50);
+  Reopen();
+  size_t segments = SegmentBases("many").size();
+  ASSERT_GT(segments, 20u);
+  size_t before = open_fds();
+  ReadAll("many");
+  size_t during = open_fds();
+  EXPECT_GE(during, before + segments - 2) << "each sealed segment read keeps its file open for a while";
+  ss().Maintain(WallMs());  // files read less than 30 s ago stay open
+  EXPECT_GE(open_fds(), before + segments - 2);
+  ss().CloseIdleFiles(0);
+  EXPECT_LE(open_fds(), before + 1) << "idle sealed segments gave their descriptors back";
+  EXPECT_EQ(ReadAll("many").size(), 20000u);  // and reopen them on demand
+}
+
 }  // namespace
 }  // namespace synap::stream
