@@ -16,7 +16,8 @@ enum class FsyncMode : uint8_t {
   kAlways,    // after a completed write+fsync covers it: survives power loss
   kPeriodic,  // after its write completes (survives a process crash); a timer
               // fsyncs every fsync_interval_ms, so power loss costs at most that window
-  kNever,     // after its write completes; fsync only when a segment is sealed and at close
+  kNever,     // after its write completes; fsync when a segment is sealed, at close, and
+              // every 8 MiB written (to bound dirty data; no ack waits for it)
 };
 
 // How a batch is made durable under kAlways.

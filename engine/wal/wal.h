@@ -212,6 +212,8 @@ class Wal {
   io::FileHandle lock_file_ = io::kInvalidFile;  // <dir>/LOCK, held while open
   log::SegmentHeader segment_;
   uint64_t segment_offset_ = 0;  // where the next batch goes
+  static constexpr uint64_t kWritebackBytes = 8ull << 20;
+  uint64_t unsynced_bytes_ = 0;  // written since the last fsync request was sent
   bool segment_has_batches_ = false;
   bool must_roll_ = false;        // the resumed segment does not suit the mechanism
   bool direct_ = false;           // segments are written O_DIRECT (after any fallback)

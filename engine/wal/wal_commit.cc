@@ -176,7 +176,11 @@ Wal::Clock::time_point Wal::PrepareWork(Clock::time_point now) {
   bool poisoned = !status_ok_.load();
   if (!poisoned && !sync_op_ && written > durable) {
     bool periodic_due = opts_.fsync == FsyncMode::kPeriodic && now >= next_periodic_;
-    if (periodic_due || work.sync_requested > durable) SubmitSync();
+    // Under never, an fdatasync per kWritebackBytes written bounds the dirty
+    // data (RocksDB's bytes_per_sync): else the seal's fsync of a whole
+    // segment stalls this thread, and every log it serves, for a long while.
+    bool writeback_due = opts_.fsync == FsyncMode::kNever && unsynced_bytes_ >= kWritebackBytes;
+    if (periodic_due || writeback_due || work.sync_requested > durable) SubmitSync();
   }
   if (opts_.fsync == FsyncMode::kPeriodic && now >= next_periodic_)
     next_periodic_ = now + std::chrono::milliseconds(opts_.fsync_interval_ms);
@@ -289,6 +293,7 @@ void Wal::SubmitReady() {
   io_->prepare({file_, op->offset, op->batch->buf.data(), op->len, op->durability,
                 reinterpret_cast<uint64_t>(op.get())});
   segment_offset_ += footprint;
+  unsynced_bytes_ += footprint;
   segment_has_batches_ = true;
   // Prepare the next segment once this one is half full: early enough to be
   // ready, late enough that a short-lived log never pays for a spare.
@@ -344,6 +349,7 @@ void Wal::SubmitSync() {
   sync_op_->wal = this;
   sync_op_->kind = InflightOp::Kind::kSync;
   sync_op_->sync_target = written_lsn_.load();
+  unsynced_bytes_ = 0;
   sync_op_->durability = io::Durability::kDataSync;
   io_->prepare({file_, 0, nullptr, 0, io::Durability::kDataSync, reinterpret_cast<uint64_t>(sync_op_.get())});
   std::lock_guard lk(mu_);
