@@ -7,7 +7,7 @@
 
 namespace synap::testing {
 
-class ForwardingBackend final : public io::IoBackend {
+class ForwardingBackend : public io::IoBackend {
  public:
   explicit ForwardingBackend(io::IoBackend* to) : to_(to) {}
   const char* name() const override { return to_->name(); }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/support/db_fixture.h"
+#include "tests/support/forwarding_backend.h"
 
 namespace synap::stream {
 namespace {
@@ -1684,6 +1685,49 @@ TEST_F(StreamTest, ReadsDoNotHoldADescriptorPerSegmentForGood) {
   ss().CloseIdleFiles(0);
   EXPECT_LE(open_fds(), before + 1) << "idle sealed segments gave their descriptors back";
   EXPECT_EQ(ReadAll("many").size(), 20000u);  // and reopen them on demand
+}
+
+// Appends to many rooms share the engine's group committer: one submission
+// carries requests for several rooms' files.
+class FileCountingBackend final : public testing::ForwardingBackend {
+ public:
+  explicit FileCountingBackend(io::IoBackend* to) : ForwardingBackend(to) {}
+  void prepare(const io::WriteRequest& r) override {
+    files_.insert(r.file);
+    ForwardingBackend::prepare(r);
+  }
+  Status submit_and_wait(unsigned n, int64_t timeout_us, std::vector<io::Completion>* out) override {
+    max_files = std::max(max_files.load(), files_.size());
+    files_.clear();
+    return ForwardingBackend::submit_and_wait(n, timeout_us, out);
+  }
+  std::atomic<size_t> max_files{0};
+
+ private:
+  std::set<io::FileHandle> files_;  // submitter thread only
+};
+
+TEST_F(StreamTest, OneSubmissionCarriesManyRooms) {
+  std::string reason;
+  auto real = io::OpenBackend(io::BackendKind::kAuto, 64, &reason);
+  ASSERT_TRUE(real.ok()) << real.status().ToString();
+  FileCountingBackend* counting = nullptr;
+  opts_.make_backend = [&] {
+    auto b = std::make_unique<FileCountingBackend>(real->get());
+    counting = b.get();
+    return b;
+  };
+  Reopen();
+  ASSERT_NE(counting, nullptr);
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 8; t++)
+    producers.emplace_back([&, t] {
+      std::string room = "fan-" + std::to_string(t);
+      for (int i = 0; i < 300; i++) ASSERT_TRUE(ss().Append(room, std::vector<EventIn>(1, EventIn{{}, {}, "e", 0})).ok());
+    });
+  for (auto& p : producers) p.join();
+  EXPECT_GE(counting->max_files.load(), 2u) << "no submission carried requests for more than one room's file";
+  CloseDb();  // before the real backend goes
 }
 
 }  // namespace
