@@ -62,6 +62,9 @@
 
 #include <synap/synap.h>
 
+#define CHILD_NAME "capi_stream_kill9_child"
+#include "capi_child.h"
+
 #define NROOMS 4
 #define MAX_BATCH 20
 #define MAX_EVENT_PAYLOAD 15000   /* under stream.max_event_bytes (16K) with key and header */
@@ -77,65 +80,9 @@ static int open_db(const char* dir, synap_db** db) {
                                      "stream.maintenance_ms", "50",
                                      /* the main log is not under test: no preallocated 64 MiB segment per round */
                                      "wal.preallocate", "none", NULL};
-  synap_options* o = NULL;
-  size_t i;
-  int rc = synap_options_create(&o);
-  if (rc != SYNAP_OK) return rc;
-  for (i = 0; opts[i] != NULL; i += 2) {
-    rc = synap_options_set(o, opts[i], opts[i + 1]);
-    if (rc != SYNAP_OK) {
-      fprintf(stderr, "option %s=%s: %s\n", opts[i], opts[i + 1], synap_last_error());
-      synap_options_destroy(o);
-      return rc;
-    }
-  }
-  rc = synap_open(dir, o, db);
-  synap_options_destroy(o);
-  return rc;
+  return open_with(dir, opts, db);
 }
 
-static pthread_mutex_t g_out = PTHREAD_MUTEX_INITIALIZER;
-
-/* One whole line with one write(2), under the mutex. */
-static void out_line(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out_line(const char* fmt, ...) {
-  char line[256];
-  int len;
-  size_t done = 0;
-  va_list ap;
-  va_start(ap, fmt);
-  len = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (len < 0 || (size_t)len >= sizeof line) abort();
-  pthread_mutex_lock(&g_out);
-  while (done < (size_t)len) {
-    ssize_t w = write(STDOUT_FILENO, line + done, (size_t)len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      perror("write stdout");
-      _exit(2);
-    }
-    done += (size_t)w;
-  }
-  pthread_mutex_unlock(&g_out);
-}
-
-static void die(const char* what, int rc) {
-  fprintf(stderr, "capi_stream_kill9_child: %s -> %d (%s): %s\n", what, rc, synap_strerror(rc), synap_last_error());
-  _exit(2);
-}
-
-static uint64_t next_rand(uint64_t* s) {
-  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
-  return *s;
-}
-
-static uint64_t seed_for(int round, int tid) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return 0x9e3779b97f4a7c15ull ^ ((uint64_t)round << 32) ^ ((uint64_t)tid << 48) ^ (uint64_t)ts.tv_nsec ^
-         (uint64_t)getpid();
-}
 
 /* ---- the events ------------------------------------------------------------ */
 
