@@ -26,6 +26,8 @@ PACKAGES=(
   strace              # tests/crash: syscall tracing / fault points
   python3             # scripts/test.sh result parsing; python bindings
   python3-pytest      # python bindings tests
+  redis-tools         # tests/server: redis-cli and redis-benchmark drive synap-server
+  python3-redis       # tests/server: redis-py drives synap-server
 )
 
 # Rust bindings (bindings/rust): any cargo on PATH will do (e.g. rustup's).

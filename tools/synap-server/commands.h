@@ -1,0 +1,66 @@
+// The command table: each Redis command synap-server knows, by upper-case
+// name, with its arity (Redis's convention: n = exactly n arguments
+// counting the name, -n = at least n) and handler.
+#pragma once
+
+#include <synap/synap.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/synap-server/resp.h"
+#include "tools/synap-server/server.h"
+
+namespace synap::server {
+
+// Per-connection state a command may read or change.
+struct Session {
+  uint64_t id = 0;
+  int proto = 2;
+  bool authed = false;
+  std::string name;
+  bool close_after_reply = false;  // QUIT
+  uint64_t commands = 0;
+};
+
+// What a handler works with. A write handler that used a *_async call sets
+// `ticket`: the reply is held back until that ticket is acknowledged.
+struct Context {
+  Server* server;
+  synap_db* db;
+  Session* session;
+  const std::vector<std::string_view>& args;
+  ReplyWriter& reply;
+  synap_ticket ticket = 0;
+};
+
+using Handler = void (*)(Context& c);
+
+struct CommandSpec {
+  const char* name;
+  int arity;
+  Handler handler;
+  bool allowed_unauthenticated = false;
+};
+
+// Looks a command up by name (any case); nullptr if unknown.
+const CommandSpec* FindCommand(std::string_view name);
+size_t CommandCount();
+const CommandSpec* CommandAt(size_t i);  // nullptr past the end
+// Runs one parsed command and writes its reply (errors included).
+void Execute(Context& c);
+
+// Registration from each commands_*.cc file.
+void AddConnectionCommands(std::vector<CommandSpec>* table);
+void AddKvCommands(std::vector<CommandSpec>* table);
+
+// The reply for a libsynap error code: "-ERR <message>" (OOM, NOPERM... where
+// Redis has a prefix for it).
+void ReplyError(ReplyWriter& r, int rc);
+// Parses a whole base-10 int64 (as Redis: no spaces, no '+').
+bool ParseInt(std::string_view s, int64_t* out);
+std::string Upper(std::string_view s);
+
+}  // namespace synap::server

@@ -1,0 +1,101 @@
+// EventLoop: one thread's io_uring loop serving RESP clients.
+//
+// Each loop has its own ring and its own listening socket (SO_REUSEPORT: the
+// kernel spreads connections over the loops). Accepts are multishot;
+// receives are multishot into a ring of provided buffers; replies are
+// gathered per connection and sent once per loop turn.
+//
+// Writes never block the loop: a command that wrote through a *_async call
+// leaves a ticket, its reply waits in the connection's queue (behind which
+// later replies queue, so pipelined replies keep their order), and
+// synap_on_acked wakes the loop through an eventfd once the ticket is
+// acknowledged.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tools/synap-server/commands.h"
+#include "tools/synap-server/server.h"
+
+namespace synap::server {
+
+class EventLoop {
+ public:
+  EventLoop(Server* server, unsigned index);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Sets up the ring, the listening socket and the buffers; "" or why not.
+  std::string Init();
+  // Serves until the server shuts down and every connection is closed.
+  void Run();
+
+ private:
+  struct Slot {  // a reply waiting for its ticket
+    synap_ticket ticket;
+    std::string bytes;
+  };
+  struct Conn {
+    uint64_t id = 0;
+    int fd = -1;
+    std::string in;          // received, not yet parsed
+    std::string out;         // replies ready to send
+    std::string sending;     // the send in flight (never touched meanwhile)
+    std::deque<Slot> slots;  // replies held back, in order
+    Session session;
+    int ops = 0;             // io_uring requests in flight for it
+    bool send_in_flight = false;
+    bool closing = false;    // no more input; close once the output is out
+    bool closed = false;     // shut down; freed when ops reaches 0
+    int64_t last_active_ms = 0;
+  };
+  enum Op : uint64_t { kAccept = 1, kRecv = 2, kSend = 3, kWake = 4 };
+  static uint64_t Data(Op op, uint64_t id) { return (op << 56) | id; }
+
+  io_uring_sqe* Sqe();
+  void ArmAccept();
+  void ArmRecv(Conn* c);
+  void ArmWake();
+  void OnAccept(const io_uring_cqe* cqe);
+  void OnRecv(Conn* c, const io_uring_cqe* cqe);
+  void OnSend(Conn* c, const io_uring_cqe* cqe);
+  void OnWake();
+  void Process(Conn* c);
+  void Deliver(Conn* c, synap_ticket ticket, std::string&& bytes);
+  void ReleaseAcked();
+  void FlushSends();
+  void Close(Conn* c);
+  void Reap(Conn* c);
+  void Tick(int64_t now_ms);
+  static void OnAcked(void* self, synap_ticket ticket, int result);
+
+  Server* server_;
+  const Config& cfg_;
+  unsigned index_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;
+  uint64_t wake_value_ = 0;
+  io_uring_buf_ring* bufs_ = nullptr;
+  std::vector<char> buf_mem_;
+  unsigned buf_mask_ = 0;
+  std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::set<Conn*> waiting_;  // connections with slots
+  synap_ticket acked_ = 0, registered_ = 0;
+  std::string ack_error_;  // set once the log failed: held replies become this error
+  bool accepting_ = false;
+  RequestParser parser_;
+  std::vector<std::string_view> args_;
+};
+
+}  // namespace synap::server

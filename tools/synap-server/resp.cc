@@ -1,0 +1,164 @@
+#include "tools/synap-server/resp.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace synap::server {
+
+namespace {
+
+// Reads "<digits>\r\n" at `pos` (after the type byte). -1: need more; -2: bad.
+int64_t ReadLength(std::string_view in, size_t* pos) {
+  size_t end = in.find("\r\n", *pos);
+  if (end == std::string_view::npos) return in.size() - *pos > 32 ? -2 : -1;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(in.data() + *pos, in.data() + end, v);
+  if (ec != std::errc() || p != in.data() + end) return -2;
+  *pos = end + 2;
+  return v;
+}
+
+}  // namespace
+
+RequestParser::Result RequestParser::Parse(std::string_view in, size_t* consumed,
+                                           std::vector<std::string_view>* args, std::string* error) {
+  args->clear();
+  if (in.empty()) return Result::kNeedMore;
+  if (in[0] != '*') return ParseInline(in, consumed, args, error);
+  size_t pos = 1;
+  int64_t n = ReadLength(in, &pos);
+  if (n == -1) return Result::kNeedMore;
+  if (n < -1 || n == -2) {
+    *error = "Protocol error: invalid multibulk length";
+    return Result::kError;
+  }
+  if (static_cast<uint64_t>(n) > limits_.max_args) {
+    *error = "Protocol error: too many arguments (limit " + std::to_string(limits_.max_args) + ")";
+    return Result::kError;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    if (pos >= in.size()) return Result::kNeedMore;
+    if (in[pos] != '$') {
+      *error = std::string("Protocol error: expected '$', got '") + in[pos] + "'";
+      return Result::kError;
+    }
+    pos++;
+    int64_t len = ReadLength(in, &pos);
+    if (len == -1) return Result::kNeedMore;
+    if (len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
+      *error = "Protocol error: invalid bulk length";
+      return Result::kError;
+    }
+    if (in.size() - pos < static_cast<size_t>(len) + 2) return Result::kNeedMore;
+    if (in[pos + len] != '\r' || in[pos + len + 1] != '\n') {
+      *error = "Protocol error: bulk string not followed by CRLF";
+      return Result::kError;
+    }
+    args->emplace_back(in.data() + pos, static_cast<size_t>(len));
+    pos += static_cast<size_t>(len) + 2;
+  }
+  *consumed = pos;
+  return Result::kCommand;
+}
+
+// "SET k v\r\n": words split on spaces; double quotes group a word (no
+// escapes beyond \" and \\). An empty line is skipped.
+RequestParser::Result RequestParser::ParseInline(std::string_view in, size_t* consumed,
+                                                 std::vector<std::string_view>* args, std::string* error) {
+  size_t nl = in.find('\n');
+  if (nl == std::string_view::npos) {
+    if (in.size() > limits_.max_inline_bytes) {
+      *error = "Protocol error: too big inline request";
+      return Result::kError;
+    }
+    return Result::kNeedMore;
+  }
+  std::string_view line = in.substr(0, nl);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i == line.size()) break;
+    if (line[i] == '"') {
+      size_t end = line.find('"', i + 1);
+      if (end == std::string_view::npos) {
+        *error = "Protocol error: unbalanced quotes in request";
+        return Result::kError;
+      }
+      args->push_back(line.substr(i + 1, end - i - 1));
+      i = end + 1;
+    } else {
+      size_t end = line.find_first_of(" \t", i);
+      if (end == std::string_view::npos) end = line.size();
+      args->push_back(line.substr(i, end - i));
+      i = end;
+    }
+  }
+  *consumed = nl + 1;
+  return Result::kCommand;  // possibly no args: the caller skips empty lines
+}
+
+void ReplyWriter::Header(char c, int64_t n) {
+  char buf[32];
+  int len = std::snprintf(buf, sizeof buf, "%c%lld\r\n", c, static_cast<long long>(n));
+  out_->append(buf, static_cast<size_t>(len));
+}
+
+void ReplyWriter::Simple(std::string_view s) {
+  out_->push_back('+');
+  out_->append(s);
+  out_->append("\r\n");
+}
+
+void ReplyWriter::Error(std::string_view s) {
+  out_->push_back('-');
+  for (char c : s) out_->push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out_->append("\r\n");
+}
+
+void ReplyWriter::Integer(int64_t v) { Header(':', v); }
+
+void ReplyWriter::Bulk(std::string_view s) {
+  Header('$', static_cast<int64_t>(s.size()));
+  out_->append(s);
+  out_->append("\r\n");
+}
+
+void ReplyWriter::Null() { out_->append(proto_ >= 3 ? "_\r\n" : "$-1\r\n"); }
+void ReplyWriter::NullArray() { out_->append(proto_ >= 3 ? "_\r\n" : "*-1\r\n"); }
+void ReplyWriter::Array(size_t n) { Header('*', static_cast<int64_t>(n)); }
+void ReplyWriter::Map(size_t pairs) {
+  if (proto_ >= 3) Header('%', static_cast<int64_t>(pairs));
+  else Header('*', static_cast<int64_t>(pairs * 2));
+}
+void ReplyWriter::Set(size_t n) { Header(proto_ >= 3 ? '~' : '*', static_cast<int64_t>(n)); }
+void ReplyWriter::Push(size_t n) { Header(proto_ >= 3 ? '>' : '*', static_cast<int64_t>(n)); }
+
+void ReplyWriter::Double(double d) {
+  char buf[64];
+  int len = std::isinf(d) ? std::snprintf(buf, sizeof buf, "%s", d > 0 ? "inf" : "-inf")
+                          : std::snprintf(buf, sizeof buf, "%.17g", d);
+  if (proto_ >= 3) {
+    out_->push_back(',');
+    out_->append(buf, static_cast<size_t>(len));
+    out_->append("\r\n");
+  } else {
+    Bulk(std::string_view(buf, static_cast<size_t>(len)));
+  }
+}
+
+void ReplyWriter::Bool(bool b) {
+  if (proto_ >= 3) out_->append(b ? "#t\r\n" : "#f\r\n");
+  else Integer(b ? 1 : 0);
+}
+
+void ReplyWriter::Verbatim(std::string_view s) {
+  if (proto_ < 3) return Bulk(s);
+  Header('=', static_cast<int64_t>(s.size() + 4));
+  out_->append("txt:");
+  out_->append(s);
+  out_->append("\r\n");
+}
+
+}  // namespace synap::server
