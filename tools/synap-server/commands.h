@@ -43,6 +43,10 @@ struct CommandSpec {
   int arity;
   Handler handler;
   bool allowed_unauthenticated = false;
+  // Writes through a *_async call: it may run while an earlier write of the
+  // same connection waits for its ticket (the log orders them). Any other
+  // command waits for the connection's pending writes, so it reads its own.
+  bool async_write = false;
 };
 
 // Looks a command up by name (any case); nullptr if unknown.

@@ -286,12 +286,12 @@ void Scan(Context& c) {
 
 void AddKvCommands(std::vector<CommandSpec>* t) {
   t->insert(t->end(), {
-                          {"GET", 2, Get},           {"SET", -3, Set},         {"SETNX", 3, SetNx},
-                          {"SETEX", 4, SetEx},       {"PSETEX", 4, SetEx},     {"GETSET", 3, GetSet},
-                          {"GETDEL", 2, GetDel},     {"DEL", -2, Del},         {"UNLINK", -2, Del},
-                          {"EXISTS", -2, Exists},    {"MGET", -2, MGet},       {"MSET", -3, MSet},
-                          {"MSETNX", -3, MSet},      {"INCR", 2, IncrBy},      {"DECR", 2, IncrBy},
-                          {"INCRBY", 3, IncrBy},     {"DECRBY", 3, IncrBy},    {"APPEND", 3, Append},
+                          {"GET", 2, Get},           {"SET", -3, Set, false, true},         {"SETNX", 3, SetNx, false, true},
+                          {"SETEX", 4, SetEx, false, true},       {"PSETEX", 4, SetEx, false, true},     {"GETSET", 3, GetSet},
+                          {"GETDEL", 2, GetDel},     {"DEL", -2, Del, false, true},         {"UNLINK", -2, Del, false, true},
+                          {"EXISTS", -2, Exists},    {"MGET", -2, MGet},       {"MSET", -3, MSet, false, true},
+                          {"MSETNX", -3, MSet, false, true},      {"INCR", 2, IncrBy, false, true},      {"DECR", 2, IncrBy, false, true},
+                          {"INCRBY", 3, IncrBy, false, true},     {"DECRBY", 3, IncrBy, false, true},    {"APPEND", 3, Append},
                           {"STRLEN", 2, Strlen},     {"EXPIRE", -3, Expire},   {"PEXPIRE", -3, Expire},
                           {"EXPIREAT", -3, Expire},  {"PEXPIREAT", -3, Expire}, {"TTL", 2, Ttl},
                           {"PTTL", 2, Ttl},          {"PERSIST", 2, Persist},  {"TYPE", 2, Type},

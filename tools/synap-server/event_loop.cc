@@ -242,7 +242,7 @@ void EventLoop::OnRecv(Conn* c, const io_uring_cqe* cqe) {
 
 void EventLoop::Process(Conn* c) {
   size_t pos = 0;
-  while (!c->closing && pos < c->in.size()) {
+  while (!c->closing && !c->closed && pos < c->in.size()) {
     size_t used = 0;
     std::string error;
     RequestParser::Result r = parser_.Parse(std::string_view(c->in).substr(pos), &used, &args_, &error);
@@ -252,8 +252,16 @@ void EventLoop::Process(Conn* c) {
       c->closing = true;
       break;
     }
+    if (args_.empty()) {  // an empty inline line or multibulk
+      pos += used;
+      continue;
+    }
+    // Read your writes: a command that is not itself an async write waits
+    // until this connection's pending writes are acknowledged (ReleaseAcked
+    // resumes parsing).
+    const CommandSpec* spec = FindCommand(args_[0]);
+    if (!c->slots.empty() && (spec == nullptr || !spec->async_write)) break;
     pos += used;
-    if (args_.empty()) continue;  // an empty inline line
     std::string reply;
     ReplyWriter w(&reply, c->session.proto);
     Context ctx{server_, server_->db(), &c->session, args_, w};
@@ -280,7 +288,10 @@ void EventLoop::Deliver(Conn* c, synap_ticket ticket, std::string&& bytes) {
     registered_ = ticket;
     synap_on_acked(server_->db(), ticket, &EventLoop::OnAcked, this);
   }
-  if (c->out.size() + c->sending.size() > cfg_.max_output_bytes) Close(c);  // a slow reader
+  if (c->out.size() + c->sending.size() > cfg_.max_output_bytes) {  // a slow reader
+    c->closing = true;
+    Close(c);
+  }
 }
 
 // On libsynap's committer thread (or at once): wake the loop. Tickets are
@@ -301,6 +312,7 @@ void EventLoop::OnWake() {
 }
 
 void EventLoop::ReleaseAcked() {
+  std::vector<Conn*> resume;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     Conn* c = *it;
     while (!c->slots.empty() && (c->slots.front().ticket <= acked_ || !ack_error_.empty())) {
@@ -308,8 +320,14 @@ void EventLoop::ReleaseAcked() {
       c->out += s.ticket <= acked_ ? s.bytes : ack_error_;
       c->slots.pop_front();
     }
-    it = c->slots.empty() ? waiting_.erase(it) : std::next(it);
+    if (c->slots.empty()) {
+      if (!c->in.empty()) resume.push_back(c);  // commands held back for read-your-writes
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
   }
+  for (Conn* c : resume) Process(c);
 }
 
 void EventLoop::FlushSends() {

@@ -1,6 +1,8 @@
 #include "tools/synap-server/resp.h"
 
+#include <cctype>
 #include <charconv>
+#include <string>
 #include <cmath>
 #include <cstdio>
 
@@ -8,15 +10,16 @@ namespace synap::server {
 
 namespace {
 
-// Reads "<digits>\r\n" at `pos` (after the type byte). -1: need more; -2: bad.
-int64_t ReadLength(std::string_view in, size_t* pos) {
+enum class Len { kOk, kNeedMore, kBad };
+
+// Reads "<integer>\r\n" at `pos` (after the type byte) into *v.
+Len ReadLength(std::string_view in, size_t* pos, int64_t* v) {
   size_t end = in.find("\r\n", *pos);
-  if (end == std::string_view::npos) return in.size() - *pos > 32 ? -2 : -1;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(in.data() + *pos, in.data() + end, v);
-  if (ec != std::errc() || p != in.data() + end) return -2;
+  if (end == std::string_view::npos) return in.size() - *pos > 32 ? Len::kBad : Len::kNeedMore;
+  auto [p, ec] = std::from_chars(in.data() + *pos, in.data() + end, *v);
+  if (ec != std::errc() || p != in.data() + end) return Len::kBad;
   *pos = end + 2;
-  return v;
+  return Len::kOk;
 }
 
 }  // namespace
@@ -24,14 +27,20 @@ int64_t ReadLength(std::string_view in, size_t* pos) {
 RequestParser::Result RequestParser::Parse(std::string_view in, size_t* consumed,
                                            std::vector<std::string_view>* args, std::string* error) {
   args->clear();
+  scratch_.clear();
   if (in.empty()) return Result::kNeedMore;
   if (in[0] != '*') return ParseInline(in, consumed, args, error);
   size_t pos = 1;
-  int64_t n = ReadLength(in, &pos);
-  if (n == -1) return Result::kNeedMore;
-  if (n < -1 || n == -2) {
+  int64_t n = 0;
+  Len l = ReadLength(in, &pos, &n);
+  if (l == Len::kNeedMore) return Result::kNeedMore;
+  if (l == Len::kBad) {
     *error = "Protocol error: invalid multibulk length";
     return Result::kError;
+  }
+  if (n <= 0) {  // an empty or null multibulk: skipped, as Redis does
+    *consumed = pos;
+    return Result::kCommand;
   }
   if (static_cast<uint64_t>(n) > limits_.max_args) {
     *error = "Protocol error: too many arguments (limit " + std::to_string(limits_.max_args) + ")";
@@ -44,9 +53,10 @@ RequestParser::Result RequestParser::Parse(std::string_view in, size_t* consumed
       return Result::kError;
     }
     pos++;
-    int64_t len = ReadLength(in, &pos);
-    if (len == -1) return Result::kNeedMore;
-    if (len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
+    int64_t len = 0;
+    Len bl = ReadLength(in, &pos, &len);
+    if (bl == Len::kNeedMore) return Result::kNeedMore;
+    if (bl == Len::kBad || len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
       *error = "Protocol error: invalid bulk length";
       return Result::kError;
     }
@@ -62,8 +72,9 @@ RequestParser::Result RequestParser::Parse(std::string_view in, size_t* consumed
   return Result::kCommand;
 }
 
-// "SET k v\r\n": words split on spaces; double quotes group a word (no
-// escapes beyond \" and \\). An empty line is skipped.
+// "SET k v\r\n": words split on spaces and tabs. A word in double quotes
+// may hold spaces and the escapes \" \\ \n \r \t \xHH; one in single quotes
+// only \'. Unescaped words live in scratch_ until the next Parse.
 RequestParser::Result RequestParser::ParseInline(std::string_view in, size_t* consumed,
                                                  std::vector<std::string_view>* args, std::string* error) {
   size_t nl = in.find('\n');
@@ -80,20 +91,50 @@ RequestParser::Result RequestParser::ParseInline(std::string_view in, size_t* co
   while (i < line.size()) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
     if (i == line.size()) break;
-    if (line[i] == '"') {
-      size_t end = line.find('"', i + 1);
-      if (end == std::string_view::npos) {
-        *error = "Protocol error: unbalanced quotes in request";
-        return Result::kError;
-      }
-      args->push_back(line.substr(i + 1, end - i - 1));
-      i = end + 1;
-    } else {
+    char q = line[i];
+    if (q != '"' && q != '\'') {
       size_t end = line.find_first_of(" \t", i);
       if (end == std::string_view::npos) end = line.size();
       args->push_back(line.substr(i, end - i));
       i = end;
+      continue;
     }
+    std::string& word = scratch_.emplace_back();
+    bool closed = false;
+    for (i++; i < line.size(); i++) {
+      char ch = line[i];
+      if (ch == q) {
+        closed = true;
+        i++;
+        break;
+      }
+      if (ch == '\\' && i + 1 < line.size()) {
+        char e = line[i + 1];
+        if (q == '\'' && e != '\'') {
+          word.push_back(ch);
+          continue;
+        }
+        i++;
+        if (e == 'n') word.push_back('\n');
+        else if (e == 'r') word.push_back('\r');
+        else if (e == 't') word.push_back('\t');
+        else if (e == 'x' && i + 2 < line.size() && std::isxdigit(static_cast<unsigned char>(line[i + 1])) &&
+                 std::isxdigit(static_cast<unsigned char>(line[i + 2]))) {
+          word.push_back(static_cast<char>(std::stoi(std::string(line.substr(i + 1, 2)), nullptr, 16)));
+          i += 2;
+        } else {
+          word.push_back(e);
+        }
+        continue;
+      }
+      word.push_back(ch);
+    }
+    // A closing quote must end the word, as in Redis.
+    if (!closed || (i < line.size() && line[i] != ' ' && line[i] != '\t')) {
+      *error = "Protocol error: unbalanced quotes in request";
+      return Result::kError;
+    }
+    args->push_back(word);
   }
   *consumed = nl + 1;
   return Result::kCommand;  // possibly no args: the caller skips empty lines

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,7 @@ class RequestParser {
  private:
   Result ParseInline(std::string_view in, size_t* consumed, std::vector<std::string_view>* args, std::string* error);
   RequestLimits limits_;
+  std::deque<std::string> scratch_;  // unescaped inline words (a deque: views stay valid)
 };
 
 class ReplyWriter {
