@@ -80,6 +80,16 @@ int synap_subscription_set_callback(synap_subscription* sub, synap_message_fn fn
   });
 }
 
+int synap_subscription_notify_fd(synap_subscription* sub, int fd) {
+  return Guard([&] {
+    REQUIRE(sub != nullptr, "sub is NULL");
+    REQUIRE(fd >= -1, "fd must be a file descriptor or -1");
+    REQUIRE(!sub->delivery.joinable(), "the subscription delivers to a callback");
+    sub->sub->SetNotifyFd(fd);
+    return Ok();
+  });
+}
+
 int synap_subscription_next(synap_subscription* sub, uint32_t wait_ms, synap_message** msg) {
   return Guard([&] {
     REQUIRE(sub != nullptr && msg != nullptr, "sub and msg must not be NULL");

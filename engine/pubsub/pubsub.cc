@@ -1,5 +1,7 @@
 #include "engine/pubsub/pubsub.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -94,6 +96,7 @@ bool Subscription::Offer(std::string_view topic, std::string_view payload) {
       closed_ = true;
       close_reason_ = "buffer overflow: more than " + std::to_string(opts_.capacity) + " messages waiting";
       cv_.notify_all();
+      NotifyLocked();
       return false;
     }
     buffer_.pop_front();
@@ -101,7 +104,20 @@ bool Subscription::Offer(std::string_view topic, std::string_view payload) {
   }
   buffer_.push_back(Message{std::string(topic), std::string(payload)});
   cv_.notify_one();
+  NotifyLocked();
   return true;
+}
+
+void Subscription::SetNotifyFd(int fd) {
+  std::lock_guard<std::mutex> lk(mu_);
+  notify_fd_ = fd;
+  if (fd >= 0 && (!buffer_.empty() || closed_)) NotifyLocked();  // what is there already
+}
+
+void Subscription::NotifyLocked() {
+  if (notify_fd_ < 0) return;
+  uint64_t one = 1;
+  (void)!::write(notify_fd_, &one, sizeof one);  // an eventfd full (2^64-2) is still readable: nothing lost
 }
 
 void Subscription::Close(std::string reason) {
@@ -110,6 +126,7 @@ void Subscription::Close(std::string reason) {
   closed_ = true;
   close_reason_ = std::move(reason);
   cv_.notify_all();
+  NotifyLocked();
 }
 
 Result<std::optional<Message>> Subscription::Next(uint32_t wait_ms) {

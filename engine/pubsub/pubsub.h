@@ -71,6 +71,10 @@ class Subscription {
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   size_t buffered() const;
+  // From now on, each buffered message and the close write an 8-byte 1 to
+  // `fd` (an eventfd), on the publishing thread; -1 stops it. The owner of
+  // fd keeps it open until it sets -1 or drops the subscription.
+  void SetNotifyFd(int fd);
 
  private:
   friend class PubSub;
@@ -85,6 +89,8 @@ class Subscription {
   std::deque<Message> buffer_;
   bool closed_ = false;
   std::string close_reason_;
+  int notify_fd_ = -1;  // under mu_
+  void NotifyLocked();
   std::atomic<uint64_t> dropped_{0}, delivered_{0};
 };
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <synap/synap.h>
 
@@ -73,6 +75,32 @@ int main(void) {
   CHECK(synap_subscription_next(strict, 0, &m) == SYNAP_OK);
   synap_free(m);
   CHECK(synap_subscription_next(strict, 0, &m) == SYNAP_ECLOSED && strstr(synap_last_error(), "overflow") != NULL);
+
+  /* An event loop's notification fd: one write per message and at the close. */
+  {
+    int efd = eventfd(0, EFD_NONBLOCK);
+    uint64_t count = 0;
+    synap_subscription* loop_sub = NULL;
+    CHECK(efd >= 0 && synap_subscribe(db, "n.*", 2, SYNAP_OVERFLOW_CLOSE, &loop_sub) == SYNAP_OK);
+    CHECK(synap_publish(db, "n.a", "1", 1, NULL) == SYNAP_OK);              /* before the fd is set */
+    CHECK(synap_subscription_notify_fd(loop_sub, efd) == SYNAP_OK);         /* notifies what is there */
+    CHECK(read(efd, &count, sizeof count) == (ssize_t)sizeof count && count == 1);
+    CHECK(read(efd, &count, sizeof count) < 0);                             /* nothing new */
+    CHECK(synap_publish(db, "n.b", "2", 1, NULL) == SYNAP_OK);
+    CHECK(read(efd, &count, sizeof count) == (ssize_t)sizeof count && count == 1);
+    CHECK(synap_publish(db, "n.c", "3", 1, NULL) == SYNAP_OK);              /* overflow: closes */
+    CHECK(read(efd, &count, sizeof count) == (ssize_t)sizeof count && count == 1);
+    CHECK(synap_subscription_next(loop_sub, 0, &m) == SYNAP_OK && m != NULL && memcmp(m->payload, "1", 1) == 0);
+    synap_free(m);
+    CHECK(synap_subscription_next(loop_sub, 0, &m) == SYNAP_OK);
+    synap_free(m);
+    CHECK(synap_subscription_next(loop_sub, 0, &m) == SYNAP_ECLOSED);
+    CHECK(synap_subscription_notify_fd(NULL, efd) == SYNAP_EINVAL);
+    CHECK(synap_subscription_notify_fd(loop_sub, -2) == SYNAP_EINVAL);
+    CHECK(synap_subscription_notify_fd(loop_sub, -1) == SYNAP_OK);
+    CHECK(synap_unsubscribe(loop_sub) == SYNAP_OK);
+    close(efd);
+  }
 
   /* Bad input: exact codes and a message. */
   synap_subscription* s = NULL;

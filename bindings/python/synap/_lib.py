@@ -201,6 +201,7 @@ PROTOTYPES = {
     # Declared for completeness; the bindings do not use it (Subscription.next()
     # is the Python way to receive, and a callback would make next() fail).
     "synap_subscription_set_callback": (c_int, [c_void_p, MESSAGE_FN, c_void_p]),
+    "synap_subscription_notify_fd": (c_int, [c_void_p, c_int]),  # for event loops; unused here
     # Streams
     "synap_stream_create": (c_int, [db_p, c_char_p, c_char_p]),
     "synap_stream_delete": (c_int, [db_p, c_char_p]),
@@ -225,7 +226,7 @@ PROTOTYPES = {
 # are left undeclared and the methods that need them raise Unsupported.
 # Streams and the pub/sub callback came within 0.3.0, after its first builds.
 OPTIONAL = frozenset({
-    "synap_subscription_set_callback",
+    "synap_subscription_set_callback", "synap_subscription_notify_fd",
     "synap_stream_create", "synap_stream_delete", "synap_stream_list", "synap_stream_bounds",
     "synap_stream_info_json", "synap_stream_append", "synap_stream_read", "synap_stream_offset_for_time",
     "synap_stream_compact", "synap_group_commit", "synap_group_committed", "synap_group_lag_json",

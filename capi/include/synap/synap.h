@@ -578,6 +578,15 @@ SYNAP_API int synap_subscription_dropped(synap_subscription* sub, uint64_t* drop
 typedef void (*synap_message_fn)(void* user, const char* topic, size_t topic_len, const void* payload, size_t len);
 SYNAP_API int synap_subscription_set_callback(synap_subscription* sub, synap_message_fn fn, void* user);
 
+/* For event loops polling many subscriptions: from now on libsynap writes an
+ * 8-byte 1 to `fd` (an eventfd; a pipe works too) on the publishing thread
+ * whenever a message is buffered or the subscription closes, and once at
+ * once if it already holds messages. The loop then drains it with
+ * synap_subscription_next(sub, 0, ...). fd = -1 stops it. The caller owns fd
+ * and keeps it open until it sets -1 or unsubscribes; one fd may serve many
+ * subscriptions. Not for callback subscriptions (SYNAP_EINVAL). */
+SYNAP_API int synap_subscription_notify_fd(synap_subscription* sub, int fd);
+
 /* ==== Streams ====
  *
  * Kafka-style event logs (docs/streams.md). A room (a partition) is an

@@ -443,6 +443,7 @@ extern "C" {
         func: synap_message_fn,
         user: *mut c_void,
     ) -> c_int;
+    pub fn synap_subscription_notify_fd(sub: *mut synap_subscription, fd: c_int) -> c_int;
 
     // ==== Streams ====
     pub fn synap_stream_create(db: *mut synap_db, room: *const c_char, settings: *const c_char) -> c_int;
