@@ -899,6 +899,60 @@ def test_benchmark(srv):
     r.close()
 
 
+# ---------------------------------------------------------------- pub/sub
+
+def test_pubsub(srv):
+    r = srv.client(decode_responses=True)
+    exact = r.pubsub()
+    exact.subscribe("news.eu")
+    pat = r.pubsub()
+    pat.psubscribe("news.#")
+    star = r.pubsub()
+    star.psubscribe("news.*")
+
+    def next_data(ps, timeout=3.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = ps.get_message(timeout=0.2)
+            if m and m["type"] in ("message", "pmessage"):
+                return m
+        return None
+
+    for ps in (exact, pat, star):  # the confirmations
+        m = ps.get_message(timeout=2)
+        check("subscribe is confirmed", m is not None and m["type"] in ("subscribe", "psubscribe"), repr(m))
+    check_eq("PUBLISH reaches the channel and both patterns", r.publish("news.eu", "hello"), 3)
+    check_eq("PUBLISH to a deeper topic reaches only '#'", r.publish("news.eu.west", "deep"), 1)
+    check_eq("PUBLISH with no subscriber", r.publish("sports", "x"), 0)
+    m = next_data(exact)
+    check("SUBSCRIBE delivers", m is not None and m["channel"] == "news.eu" and m["data"] == "hello", repr(m))
+    m = next_data(pat)
+    check("PSUBSCRIBE '#' delivers with its pattern", m is not None and m["pattern"] == "news.#" and
+          m["channel"] == "news.eu" and m["data"] == "hello", repr(m))
+    m = next_data(pat)
+    check("'#' matches several levels", m is not None and m["channel"] == "news.eu.west", repr(m))
+    m = next_data(star)
+    check("'*' matches one level", m is not None and m["channel"] == "news.eu", repr(m))
+    check("'*' does not match two levels", next_data(star, 0.5) is None)
+    check_eq("PUBSUB NUMSUB", r.pubsub_numsub("news.eu", "none"), [("news.eu", 1), ("none", 0)])
+    check_eq("PUBSUB NUMPAT", r.pubsub_numpat(), 2)
+    check("PUBSUB CHANNELS", "news.eu" in r.pubsub_channels(), repr(r.pubsub_channels()))
+    # RESP2 subscribed mode refuses other commands.
+    c = srv.raw()
+    c.command("SUBSCRIBE", "a.b")
+    rep = c.command("GET", "x")
+    check("RESP2 subscribed mode refuses GET", isinstance(rep, Err) and "only" in str(rep), repr(rep))
+    c.close()
+    exact.unsubscribe("news.eu")
+    time.sleep(0.2)
+    check_eq("UNSUBSCRIBE stops delivery", r.publish("news.eu", "after"), 2)
+    for ps in (exact, pat, star):
+        ps.close()
+    time.sleep(0.2)
+    check_eq("closed connections drop their subscriptions", r.publish("news.eu", "gone"), 0)
+    check_eq("PUBSUB NUMPAT after close", r.pubsub_numpat(), 0)
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -927,6 +981,7 @@ def main():
         section("pipelining", test_pipeline, main_srv)
         section("inline commands", test_inline, main_srv)
         section("malformed input", test_malformed, main_srv)
+        section("pub/sub", test_pubsub, main_srv)
         section("redis-benchmark", test_benchmark, main_srv)
         check("the main server is still running", main_srv.proc.poll() is None,
               f"exit status {main_srv.proc.returncode}: {main_srv.log_tail()}")

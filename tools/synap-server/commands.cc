@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <unordered_map>
 
 namespace synap::server {
@@ -318,6 +319,7 @@ std::vector<CommandSpec>& Table() {
     std::vector<CommandSpec> t;
     AddConnectionCommands(&t);
     AddKvCommands(&t);
+    AddPubSubCommands(&t);
     return t;
   }();
   return table;
@@ -375,6 +377,14 @@ void Execute(Context& c) {
   }
   if (!c.server->config().requirepass.empty() && !c.session->authed && !spec->allowed_unauthenticated)
     return c.reply.Error("NOAUTH Authentication required.");
+  static const std::set<std::string> kSubscribedMode = {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE",
+                                                        "PUNSUBSCRIBE", "PING", "QUIT", "RESET"};
+  if (c.session->proto < 3 && c.session->subscriptions() > 0 && !kSubscribedMode.count(spec->name)) {
+    std::string lower(spec->name);
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return c.reply.Error("ERR Can't execute '" + lower + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                         "RESET are allowed in this context");
+  }
   int n = static_cast<int>(c.args.size());
   if ((spec->arity > 0 && n != spec->arity) || (spec->arity < 0 && n < -spec->arity)) {
     std::string lower(spec->name);

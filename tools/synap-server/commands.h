@@ -6,6 +6,7 @@
 #include <synap/synap.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,11 @@ struct Session {
   std::string name;
   bool close_after_reply = false;  // QUIT
   uint64_t commands = 0;
+  // Pub/sub: this connection's subscriptions, each notifying the loop's
+  // eventfd (notify_fd) when a message waits.
+  std::map<std::string, synap_subscription*> channels, patterns;
+  int notify_fd = -1;
+  size_t subscriptions() const { return channels.size() + patterns.size(); }
 };
 
 // What a handler works with. A write handler that used a *_async call sets
@@ -59,6 +65,12 @@ void Execute(Context& c);
 // Registration from each commands_*.cc file.
 void AddConnectionCommands(std::vector<CommandSpec>* table);
 void AddKvCommands(std::vector<CommandSpec>* table);
+void AddPubSubCommands(std::vector<CommandSpec>* table);
+// Drops every subscription of a closing connection.
+void UnsubscribeAll(Server* server, Session* s);
+// Writes the messages waiting in s's subscriptions as push frames; false
+// when one closed (its buffer overflowed: a slow subscriber).
+bool DrainSubscriptions(Session* s, std::string* out);
 
 // The reply for a libsynap error code: "-ERR <message>" (OOM, NOPERM... where
 // Redis has a prefix for it).

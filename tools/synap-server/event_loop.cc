@@ -206,6 +206,7 @@ void EventLoop::OnAccept(const io_uring_cqe* cqe) {
   c->id = server_->NextClientId();
   c->fd = fd;
   c->session.id = c->id;
+  c->session.notify_fd = wake_fd_;  // subscriptions wake this loop
   c->last_active_ms = NowMs();
   ClientInfo info;
   info.addr = PeerAddr(fd);
@@ -272,6 +273,8 @@ void EventLoop::Process(Conn* c) {
     if (c->session.close_after_reply) c->closing = true;
   }
   c->in.erase(0, pos);
+  if (c->session.subscriptions() > 0) subscribers_.insert(c);
+  else subscribers_.erase(c);
   server_->UpdateClient(c->id, c->session.name, c->session.proto, c->session.commands);
 }
 
@@ -308,6 +311,9 @@ void EventLoop::OnWake() {
   if (rc != SYNAP_OK && ack_error_.empty()) {
     ack_error_ = std::string("-IOERR the write was not made durable: ") + synap_last_error() + "\r\n";
   }
+  // The same eventfd carries pub/sub notifications: hand out what waits.
+  for (Conn* c : std::vector<Conn*>(subscribers_.begin(), subscribers_.end()))
+    if (!c->closed && !DrainSubscriptions(&c->session, &c->out)) Close(c);  // a subscriber too slow
   if (!server_->shutting_down() || !conns_.empty()) ArmWake();
 }
 
@@ -368,6 +374,8 @@ void EventLoop::Close(Conn* c) {
   if (c->closed) return;
   c->closed = true;
   waiting_.erase(c);
+  subscribers_.erase(c);
+  UnsubscribeAll(server_, &c->session);
   shutdown(c->fd, SHUT_RDWR);  // ends the multishot receive
   server_->RemoveClient(c->id);
 }

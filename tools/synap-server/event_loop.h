@@ -90,7 +90,8 @@ class EventLoop {
   std::vector<char> buf_mem_;
   unsigned buf_mask_ = 0;
   std::map<uint64_t, std::unique_ptr<Conn>> conns_;
-  std::set<Conn*> waiting_;  // connections with slots
+  std::set<Conn*> waiting_;      // connections with slots
+  std::set<Conn*> subscribers_;  // connections with subscriptions
   synap_ticket acked_ = 0, registered_ = 0;
   std::string ack_error_;  // set once the log failed: held replies become this error
   bool accepting_ = false;

@@ -31,4 +31,16 @@ size_t Server::client_count() {
   return clients_.size();
 }
 
+void Server::CountChannel(const std::string& channel, int delta) {
+  std::lock_guard lk(channels_mu_);
+  int& n = channels_[channel];
+  n += delta;
+  if (n <= 0) channels_.erase(channel);
+}
+
+std::map<std::string, int> Server::Channels() {
+  std::lock_guard lk(channels_mu_);
+  return channels_;
+}
+
 }  // namespace synap::server

@@ -60,6 +60,11 @@ class Server {
   std::atomic<uint64_t> commands_processed{0}, connections_received{0}, rejected_connections{0};
   std::atomic<int64_t> last_save_s{0};
 
+  // Subscription counts across every loop (PUBSUB CHANNELS / NUMSUB / NUMPAT).
+  void CountChannel(const std::string& channel, int delta);
+  std::map<std::string, int> Channels();
+  std::atomic<int64_t> patterns{0};
+
  private:
   Config cfg_;
   synap_db* db_;
@@ -68,6 +73,8 @@ class Server {
   std::atomic<bool> shutdown_{false};
   std::mutex clients_mu_;
   std::map<uint64_t, ClientInfo> clients_;
+  std::mutex channels_mu_;
+  std::map<std::string, int> channels_;
 };
 
 }  // namespace synap::server
