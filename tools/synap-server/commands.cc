@@ -19,6 +19,13 @@ std::string Upper(std::string_view s) {
   return u;
 }
 
+std::string Lower(std::string_view s) {
+  std::string l(s);
+  for (char& ch : l)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return l;
+}
+
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty() || s[0] == '+') return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -176,10 +183,8 @@ void Command(Context& c) {
       c.reply.NullArray();
       continue;
     }
-    std::string lower(s->name);
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     c.reply.Array(6);
-    c.reply.Bulk(lower);
+    c.reply.Bulk(Lower(s->name));
     c.reply.Integer(s->arity);
     c.reply.Set(0);
     c.reply.Integer(0);
@@ -380,15 +385,13 @@ void Execute(Context& c) {
   static const std::set<std::string> kSubscribedMode = {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE",
                                                         "PUNSUBSCRIBE", "PING", "QUIT", "RESET"};
   if (c.session->proto < 3 && c.session->subscriptions() > 0 && !kSubscribedMode.count(spec->name)) {
-    std::string lower(spec->name);
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string lower = Lower(spec->name);
     return c.reply.Error("ERR Can't execute '" + lower + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                          "RESET are allowed in this context");
   }
   int n = static_cast<int>(c.args.size());
   if ((spec->arity > 0 && n != spec->arity) || (spec->arity < 0 && n < -spec->arity)) {
-    std::string lower(spec->name);
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string lower = Lower(spec->name);
     return c.reply.Error("ERR wrong number of arguments for '" + lower + "' command");
   }
   spec->handler(c);

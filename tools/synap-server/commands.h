@@ -78,5 +78,6 @@ void ReplyError(ReplyWriter& r, int rc);
 // Parses a whole base-10 int64 (as Redis: no spaces, no '+').
 bool ParseInt(std::string_view s, int64_t* out);
 std::string Upper(std::string_view s);
+std::string Lower(std::string_view s);
 
 }  // namespace synap::server
