@@ -161,6 +161,21 @@ int synap_stream_append(synap_db* db, const char* room, const synap_event_in* ev
   });
 }
 
+int synap_stream_append_async(synap_db* db, const char* room, const synap_event_in* events, size_t n,
+                              synap_appended_fn fn, void* user) {
+  return Guard([&] {
+    REQUIRE(db != nullptr && fn != nullptr, "db and fn must not be NULL");
+    if (int rc = CheckRoom(room, "room"); rc != SYNAP_OK) return rc;
+    std::vector<stream::EventIn> evs;
+    std::vector<std::vector<stream::HeaderView>> headers;
+    if (int rc = ToEvents(events, n, &evs, &headers); rc != SYNAP_OK) return rc;
+    Status st = db->db->streams().AppendAsync(room, evs, [fn, user](Status s, uint64_t first) {
+      fn(user, s.ok() ? SYNAP_OK : Code(s.code()), first);
+    });
+    return From(st);
+  });
+}
+
 int synap_stream_read(synap_db* db, const char* room, uint64_t from, uint32_t max_records, uint64_t max_bytes,
                       uint32_t wait_ms, synap_events** out) {
   return Guard([&] {

@@ -200,6 +200,24 @@ Status Room::CheckEvents(std::span<const EventIn> events, const StreamOptions& o
 }
 
 Result<uint64_t> Room::Append(std::span<const EventIn> events) {
+  log::Lsn last = 0;
+  Result<uint64_t> first = Order(events, &last);
+  if (!first.ok()) return first;
+  SYNAP_RETURN_IF_ERROR(wal_->WaitFor(last));
+  return first;
+}
+
+Status Room::AppendAsync(std::span<const EventIn> events, std::function<void(Status, uint64_t first)> done) {
+  log::Lsn last = 0;
+  Result<uint64_t> first = Order(events, &last);
+  if (!first.ok()) return first.status();
+  wal_->OnAcked(last, [done = std::move(done), f = *first](Status st) { done(st, f); });
+  return Status::Ok();
+}
+
+// Encodes the events and puts them in the log, in order; *last is the LSN
+// to wait for. Returns the first offset.
+Result<uint64_t> Room::Order(std::span<const EventIn> events, log::Lsn* last_lsn) {
   if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
   SYNAP_RETURN_IF_ERROR(CheckEvents(events, opts_));
   int64_t now = NowMs(), batch_max = INT64_MIN;
@@ -235,7 +253,7 @@ Result<uint64_t> Room::Append(std::span<const EventIn> events) {
     ts_appended_max_ = std::max(ts_appended_max_, batch_max);
   }
   if (waiters_.load() > 0) wal_->OnAcked(*last, [this](Status) { NotifyWaiters(); });
-  SYNAP_RETURN_IF_ERROR(wal_->WaitFor(*last));
+  *last_lsn = *last;
   return first;
 }
 

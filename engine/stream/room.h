@@ -22,6 +22,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -87,6 +88,11 @@ class Room {
   // InvalidArgument (empty), TooLarge (a named limit), ReadOnly (the log
   // failed), Closed.
   Result<uint64_t> Append(std::span<const EventIn> events);
+  // The same, without waiting: returns once the events are ordered in the
+  // log; done(status, first offset) runs once they are acknowledged or the
+  // log failed — on the committer thread, or at once on this one. An error
+  // before anything was appended is returned, and done is not called.
+  Status AppendAsync(std::span<const EventIn> events, std::function<void(Status, uint64_t first)> done);
 
   // Reads events from `from` on: at most max_records events and about
   // max_bytes of record bytes (at least one event when any is there). With
@@ -129,6 +135,7 @@ class Room {
     int64_t ts_before;
   };
   Room(std::string dir, std::string name, const RoomSettings& settings, const StreamOptions& opts);
+  Result<uint64_t> Order(std::span<const EventIn> events, log::Lsn* last);
   void OnBatch(const log::BatchLocation& where);
   bool TrustSealed(const log::SegmentHeader& h, log::Lsn next_base, uint64_t file_size);
   void OnReplay(log::Lsn lsn, std::span<const uint8_t> rec);

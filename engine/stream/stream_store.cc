@@ -284,6 +284,14 @@ Result<uint64_t> StreamStore::Append(const std::string& room, std::span<const Ev
   return (*r)->Append(events);
 }
 
+Status StreamStore::AppendAsync(const std::string& room, std::span<const EventIn> events,
+                                std::function<void(Status, uint64_t first)> done) {
+  SYNAP_RETURN_IF_ERROR(Room::CheckEvents(events, opts_));
+  Result<std::shared_ptr<Room>> r = Find(room, true);
+  if (!r.ok()) return r.status();
+  return (*r)->AppendAsync(events, std::move(done));
+}
+
 Status StreamStore::Read(const std::string& room, uint64_t from, uint32_t max_records, uint64_t max_bytes,
                          uint32_t wait_ms, EventBatch* out) {
   Result<std::shared_ptr<Room>> r = Find(room, false);

@@ -67,6 +67,9 @@ class StreamStore {
   // Appends events to a room (created first when missing and
   // stream.auto_create is on, else NotFound). Returns the first offset.
   Result<uint64_t> Append(const std::string& room, std::span<const EventIn> events);
+  // Room::AppendAsync, creating the room as Append does.
+  Status AppendAsync(const std::string& room, std::span<const EventIn> events,
+                     std::function<void(Status, uint64_t first)> done);
   Status Read(const std::string& room, uint64_t from, uint32_t max_records, uint64_t max_bytes, uint32_t wait_ms,
               EventBatch* out);
   Result<uint64_t> OffsetForTime(const std::string& room, int64_t ts_ms);

@@ -1237,6 +1237,57 @@ static void test_callback(synap_db* db) {
   pthread_mutex_destroy(&s.mu);
 }
 
+/* ---- non-blocking appends ------------------------------------------------ */
+
+struct appended {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int calls, bad;
+  uint64_t next; /* the first offset the next completion must carry */
+};
+
+static void on_appended(void* user, int result, uint64_t first) {
+  struct appended* a = (struct appended*)user;
+  pthread_mutex_lock(&a->mu);
+  if (result != SYNAP_OK || first != a->next) a->bad++;
+  a->next = first + 2;
+  a->calls++;
+  pthread_cond_broadcast(&a->cv);
+  pthread_mutex_unlock(&a->mu);
+}
+
+static void test_append_async(synap_db* db) {
+  struct appended a;
+  synap_event_in ev[2];
+  synap_events* got = NULL;
+  uint64_t earliest = 0, next = 0;
+  int i;
+  memset(&a, 0, sizeof a);
+  pthread_mutex_init(&a.mu, NULL);
+  pthread_cond_init(&a.cv, NULL);
+  memset(ev, 0, sizeof ev);
+  ev[0].payload = "a";
+  ev[0].payload_len = 1;
+  ev[1].payload = "b";
+  ev[1].payload_len = 1;
+  for (i = 0; i < 50; i++) EXPECT_OK(synap_stream_append_async(db, "async", ev, 2, on_appended, &a));
+  pthread_mutex_lock(&a.mu);
+  while (a.calls < 50) pthread_cond_wait(&a.cv, &a.mu);
+  pthread_mutex_unlock(&a.mu);
+  CHECK(a.bad == 0); /* in order, consecutive, all acknowledged */
+  EXPECT_OK(synap_stream_bounds(db, "async", &earliest, &next));
+  CHECK(next == 100);
+  EXPECT_OK(synap_stream_read(db, "async", 98, 10, 0, 0, &got));
+  CHECK(got != NULL && got->count == 2 && memcmp(got->events[1].payload, "b", 1) == 0);
+  synap_free(got);
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_append_async(db, "async", ev, 2, NULL, &a));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_append_async(db, "../x", ev, 2, on_appended, &a));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_append_async(db, "async", ev, 0, on_appended, &a));
+  CHECK(a.calls == 50); /* refused appends never call back */
+  pthread_cond_destroy(&a.cv);
+  pthread_mutex_destroy(&a.mu);
+}
+
 int main(void) {
   const char* base = getenv("SYNAP_TEST_TMPDIR");
   char *dir1, *dir2, *dir3, *dir4;
@@ -1266,6 +1317,7 @@ int main(void) {
   test_topics(db);
   test_delete(db);
   test_callback(db);
+  test_append_async(db);
   EXPECT_OK(synap_close(db));
   db = NULL;
   test_reopen(dir1);

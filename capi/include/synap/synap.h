@@ -667,6 +667,17 @@ SYNAP_API int synap_stream_info_json(synap_db* db, const char* room, char** json
  * rooms from many threads share group-commit submissions. */
 SYNAP_API int synap_stream_append(synap_db* db, const char* room, const synap_event_in* events, size_t n,
                                   uint64_t* first_offset);
+/* As synap_stream_append, without waiting: returns SYNAP_OK once the events
+ * are ordered in the room's log (their offsets are fixed then), and calls
+ * fn(user, result, first_offset) once they are acknowledged (result
+ * SYNAP_OK) or the room's log failed (its error code) — on libsynap's
+ * committer thread, or at once on the calling thread when that is already
+ * known. Keep fn short; it must not block on libsynap. An error before
+ * anything was appended (bad input, a limit, a missing room) is returned
+ * and fn is not called. This is how an event loop appends without blocking. */
+typedef void (*synap_appended_fn)(void* user, int result, uint64_t first_offset);
+SYNAP_API int synap_stream_append_async(synap_db* db, const char* room, const synap_event_in* events, size_t n,
+                                        synap_appended_fn fn, void* user);
 /* Reads events from offset `from` on: at most max_records (0: 1000) and
  * about max_bytes (0: 1 MiB) of event bytes, at least one event when any is
  * there. When `from` is the high watermark and wait_ms > 0, waits up to

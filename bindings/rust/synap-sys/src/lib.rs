@@ -112,6 +112,10 @@ pub type synap_message_fn = Option<
     unsafe extern "C" fn(user: *mut c_void, topic: *const c_char, topic_len: usize, payload: *const c_void, len: usize),
 >;
 
+/// A non-blocking stream append's completion (synap_stream_append_async):
+/// `fn(user, result, first_offset)`, on libsynap's committer thread or at once.
+pub type synap_appended_fn = Option<unsafe extern "C" fn(user: *mut c_void, result: c_int, first_offset: u64)>;
+
 /// `synap_header`: a message header, binary key and value.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -462,6 +466,14 @@ extern "C" {
         events: *const synap_event_in,
         n: usize,
         first_offset: *mut u64,
+    ) -> c_int;
+    pub fn synap_stream_append_async(
+        db: *mut synap_db,
+        room: *const c_char,
+        events: *const synap_event_in,
+        n: usize,
+        func: synap_appended_fn,
+        user: *mut c_void,
     ) -> c_int;
     pub fn synap_stream_read(
         db: *mut synap_db,
