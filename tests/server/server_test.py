@@ -953,6 +953,40 @@ def test_pubsub(srv):
     check_eq("PUBSUB NUMPAT after close", r.pubsub_numpat(), 0)
 
 
+# ---------------------------------------------------------------- streams
+
+def test_streams(srv):
+    r = srv.client(decode_responses=True)
+    ids = [r.xadd("orders", {"item": f"i{n}", "qty": str(n)}) for n in range(5)]
+    check_eq("XADD ids follow offsets", ids, ["1-0", "2-0", "3-0", "4-0", "5-0"])
+    check_eq("XLEN", r.xlen("orders"), 5)
+    check_eq("XLEN of a missing stream", r.xlen("nosuch"), 0)
+    rng = r.xrange("orders")
+    check_eq("XRANGE - + ids", [e[0] for e in rng], ids)
+    check_eq("XRANGE fields", rng[2][1], {"item": "i2", "qty": "2"})
+    check_eq("XRANGE start end COUNT", [e[0] for e in r.xrange("orders", "2-0", "4-0", count=2)], ["2-0", "3-0"])
+    check_eq("XRANGE exclusive start", [e[0] for e in r.xrange("orders", "(2-0", "+")], ["3-0", "4-0", "5-0"])
+    check_eq("XREVRANGE COUNT", [e[0] for e in r.xrevrange("orders", count=2)], ["5-0", "4-0"])
+    got = r.xread({"orders": "3-0"})
+    check("XREAD after an id", got and got[0][0] == "orders" and [e[0] for e in got[0][1]] == ["4-0", "5-0"], repr(got))
+    check_eq("XREAD from 0 with COUNT", [e[0] for e in r.xread({"orders": "0"}, count=2)[0][1]], ["1-0", "2-0"])
+    check("XREAD at the end is nil", not r.xread({"orders": "5-0"}), "")
+    for bad in (["XADD", "orders", "7-0", "a", "b"], ["XADD", "../x", "*", "a", "b"], ["XADD", "orders", "*", "a"],
+                ["XRANGE", "orders", "x", "+"]):
+        try:
+            r.execute_command(*bad)
+            check(f"{bad} is refused", False, "no error")
+        except redis.ResponseError as e:
+            check(f"{bad} is refused", "ERR" in str(e) or str(e), str(e))
+    # Pipelined XADDs keep their order and a read after them sees them all.
+    c = srv.raw()
+    c.send(b"".join(encode("XADD", "p", "*", "n", str(n)) for n in range(50)) + encode("XLEN", "p"))
+    reps = [c.reply() for _ in range(51)]
+    check_eq("pipelined XADD ids", reps[:50], [f"{n + 1}-0".encode() for n in range(50)])
+    check_eq("XLEN after pipelined XADDs", reps[50], 50)
+    c.close()
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -982,6 +1016,7 @@ def main():
         section("inline commands", test_inline, main_srv)
         section("malformed input", test_malformed, main_srv)
         section("pub/sub", test_pubsub, main_srv)
+        section("streams", test_streams, main_srv)
         section("redis-benchmark", test_benchmark, main_srv)
         check("the main server is still running", main_srv.proc.poll() is None,
               f"exit status {main_srv.proc.returncode}: {main_srv.log_tail()}")

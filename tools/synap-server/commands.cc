@@ -325,6 +325,7 @@ std::vector<CommandSpec>& Table() {
     AddConnectionCommands(&t);
     AddKvCommands(&t);
     AddPubSubCommands(&t);
+    AddStreamCommands(&t);
     return t;
   }();
   return table;

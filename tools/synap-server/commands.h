@@ -31,6 +31,17 @@ struct Session {
   size_t subscriptions() const { return channels.size() + patterns.size(); }
 };
 
+// Replies that arrive later, from another thread (a stream append's
+// completion). The loop implements it.
+class Deferred {
+ public:
+  virtual ~Deferred() = default;
+  // A token for one reply of the current command (loop thread only).
+  virtual uint64_t Defer() = 0;
+  // Fills that reply; any thread, once.
+  virtual void Complete(uint64_t token, std::string bytes) = 0;
+};
+
 // What a handler works with. A write handler that used a *_async call sets
 // `ticket`: the reply is held back until that ticket is acknowledged.
 struct Context {
@@ -40,6 +51,8 @@ struct Context {
   const std::vector<std::string_view>& args;
   ReplyWriter& reply;
   synap_ticket ticket = 0;
+  Deferred* deferred = nullptr;
+  uint64_t deferred_token = 0;  // set: the reply comes through Deferred::Complete, not `reply`
 };
 
 using Handler = void (*)(Context& c);
@@ -66,6 +79,7 @@ void Execute(Context& c);
 void AddConnectionCommands(std::vector<CommandSpec>* table);
 void AddKvCommands(std::vector<CommandSpec>* table);
 void AddPubSubCommands(std::vector<CommandSpec>* table);
+void AddStreamCommands(std::vector<CommandSpec>* table);
 // Drops every subscription of a closing connection.
 void UnsubscribeAll(Server* server, Session* s);
 // Writes the messages waiting in s's subscriptions as push frames; false

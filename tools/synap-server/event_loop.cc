@@ -266,10 +266,17 @@ void EventLoop::Process(Conn* c) {
     std::string reply;
     ReplyWriter w(&reply, c->session.proto);
     Context ctx{server_, server_->db(), &c->session, args_, w};
+    ctx.deferred = this;
     Execute(ctx);
     c->session.commands++;
     server_->commands_processed++;
-    Deliver(c, ctx.ticket, std::move(reply));
+    if (ctx.deferred_token != 0) {  // the reply comes later, through Complete
+      c->slots.push_back({0, {}, ctx.deferred_token, false});
+      deferred_[ctx.deferred_token] = c;
+      waiting_.insert(c);
+    } else {
+      Deliver(c, ctx.ticket, std::move(reply));
+    }
     if (c->session.close_after_reply) c->closing = true;
   }
   c->in.erase(0, pos);
@@ -311,19 +318,56 @@ void EventLoop::OnWake() {
   if (rc != SYNAP_OK && ack_error_.empty()) {
     ack_error_ = std::string("-IOERR the write was not made durable: ") + synap_last_error() + "\r\n";
   }
+  TakeCompletions();
   // The same eventfd carries pub/sub notifications: hand out what waits.
   for (Conn* c : std::vector<Conn*>(subscribers_.begin(), subscribers_.end()))
     if (!c->closed && !DrainSubscriptions(&c->session, &c->out)) Close(c);  // a subscriber too slow
   if (!server_->shutting_down() || !conns_.empty()) ArmWake();
 }
 
+uint64_t EventLoop::Defer() { return ++next_token_; }
+
+void EventLoop::Complete(uint64_t token, std::string bytes) {
+  {
+    std::lock_guard lk(inbox_mu_);
+    inbox_.emplace_back(token, std::move(bytes));
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+// Fills the deferred slots whose replies arrived (on the loop thread).
+void EventLoop::TakeCompletions() {
+  std::vector<std::pair<uint64_t, std::string>> done;
+  {
+    std::lock_guard lk(inbox_mu_);
+    done.swap(inbox_);
+  }
+  for (auto& [token, bytes] : done) {
+    auto it = deferred_.find(token);
+    if (it == deferred_.end()) continue;  // its connection is gone
+    for (Slot& s : it->second->slots)
+      if (s.token == token) {
+        s.bytes = std::move(bytes);
+        s.filled = true;
+        break;
+      }
+    deferred_.erase(it);
+  }
+}
+
+bool EventLoop::Ready(const Slot& s) const {
+  if (s.token != 0) return s.filled;
+  return s.ticket <= acked_ || !ack_error_.empty();
+}
+
 void EventLoop::ReleaseAcked() {
   std::vector<Conn*> resume;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     Conn* c = *it;
-    while (!c->slots.empty() && (c->slots.front().ticket <= acked_ || !ack_error_.empty())) {
+    while (!c->slots.empty() && Ready(c->slots.front())) {
       Slot& s = c->slots.front();
-      c->out += s.ticket <= acked_ ? s.bytes : ack_error_;
+      c->out += s.token != 0 || s.ticket <= acked_ ? s.bytes : ack_error_;
       c->slots.pop_front();
     }
     if (c->slots.empty()) {
@@ -374,6 +418,8 @@ void EventLoop::Close(Conn* c) {
   if (c->closed) return;
   c->closed = true;
   waiting_.erase(c);
+  for (const Slot& s : c->slots)
+    if (s.token != 0) deferred_.erase(s.token);
   subscribers_.erase(c);
   UnsubscribeAll(server_, &c->session);
   shutdown(c->fd, SHUT_RDWR);  // ends the multishot receive

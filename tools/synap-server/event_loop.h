@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,7 +28,7 @@
 
 namespace synap::server {
 
-class EventLoop {
+class EventLoop final : public Deferred {
  public:
   EventLoop(Server* server, unsigned index);
   ~EventLoop();
@@ -39,10 +40,15 @@ class EventLoop {
   // Serves until the server shuts down and every connection is closed.
   void Run();
 
+  uint64_t Defer() override;
+  void Complete(uint64_t token, std::string bytes) override;  // any thread
+
  private:
-  struct Slot {  // a reply waiting for its ticket
-    synap_ticket ticket;
+  struct Slot {  // a reply waiting for its ticket, or for Complete(token)
+    synap_ticket ticket = 0;
     std::string bytes;
+    uint64_t token = 0;   // non-zero: a deferred reply
+    bool filled = false;  // the deferred reply arrived
   };
   struct Conn {
     uint64_t id = 0;
@@ -72,6 +78,8 @@ class EventLoop {
   void Process(Conn* c);
   void Deliver(Conn* c, synap_ticket ticket, std::string&& bytes);
   void ReleaseAcked();
+  void TakeCompletions();
+  bool Ready(const Slot& s) const;
   void FlushSends();
   void Close(Conn* c);
   void Reap(Conn* c);
@@ -95,6 +103,10 @@ class EventLoop {
   synap_ticket acked_ = 0, registered_ = 0;
   std::string ack_error_;  // set once the log failed: held replies become this error
   bool accepting_ = false;
+  uint64_t next_token_ = 0;
+  std::map<uint64_t, Conn*> deferred_;  // token -> the connection holding its slot
+  std::mutex inbox_mu_;
+  std::vector<std::pair<uint64_t, std::string>> inbox_;  // completions from other threads
   RequestParser parser_;
   std::vector<std::string_view> args_;
 };
