@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tools/synap-server/mailbox.h"
 #include "tools/synap-server/resp.h"
 #include "tools/synap-server/server.h"
 
@@ -31,17 +33,6 @@ struct Session {
   size_t subscriptions() const { return channels.size() + patterns.size(); }
 };
 
-// Replies that arrive later, from another thread (a stream append's
-// completion). The loop implements it.
-class Deferred {
- public:
-  virtual ~Deferred() = default;
-  // A token for one reply of the current command (loop thread only).
-  virtual uint64_t Defer() = 0;
-  // Fills that reply; any thread, once.
-  virtual void Complete(uint64_t token, std::string bytes) = 0;
-};
-
 // What a handler works with. A write handler that used a *_async call sets
 // `ticket`: the reply is held back until that ticket is acknowledged.
 struct Context {
@@ -51,8 +42,10 @@ struct Context {
   const std::vector<std::string_view>& args;
   ReplyWriter& reply;
   synap_ticket ticket = 0;
-  Deferred* deferred = nullptr;
-  uint64_t deferred_token = 0;  // set: the reply comes through Deferred::Complete, not `reply`
+  // For replies computed on another thread (a stream append's completion):
+  // take a token from the mailbox, set deferred_token, and Post the reply.
+  std::shared_ptr<Mailbox> mailbox;
+  uint64_t deferred_token = 0;  // set: the reply comes through the mailbox, not `reply`
 };
 
 using Handler = void (*)(Context& c);

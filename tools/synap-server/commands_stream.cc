@@ -37,7 +37,7 @@ uint64_t OffsetEnd(uint64_t ms, uint64_t) { return ms; }
 const char* kBadId = "ERR Invalid stream ID specified as stream command argument";
 
 struct XaddDone {
-  Deferred* deferred;
+  std::shared_ptr<Mailbox> box;  // outlives the loop, so a late completion is safe
   uint64_t token;
   int proto;
 };
@@ -48,7 +48,7 @@ void OnAppended(void* user, int result, uint64_t first) {
   ReplyWriter w(&out, d->proto);
   if (result == SYNAP_OK) w.Bulk(IdOf(first));
   else w.Error(std::string("IOERR the entry was not made durable: ") + synap_strerror(result));
-  d->deferred->Complete(d->token, std::move(out));
+  d->box->Post(d->token, std::move(out));
   delete d;
 }
 
@@ -78,15 +78,15 @@ void Xadd(Context& c) {
   synap_event_in ev{};
   ev.headers = headers.data();
   ev.header_count = headers.size();
-  uint64_t token = c.deferred->Defer();
-  auto* done = new XaddDone{c.deferred, token, c.session->proto};
+  uint64_t token = c.mailbox->NewToken();
+  auto* done = new XaddDone{c.mailbox, token, c.session->proto};
   c.deferred_token = token;
   int rc = synap_stream_append_async(c.db, room.c_str(), &ev, 1, OnAppended, done);
   if (rc != SYNAP_OK) {  // nothing appended: the callback will not come
     std::string out;
     ReplyWriter w(&out, c.session->proto);
     ReplyError(w, rc);
-    c.deferred->Complete(token, std::move(out));
+    c.mailbox->Post(token, std::move(out));
     delete done;
   }
 }

@@ -75,6 +75,7 @@ EventLoop::~EventLoop() {
   for (auto& [id, c] : conns_)
     if (c->fd >= 0) ::close(c->fd);
   if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (mailbox_) mailbox_->Close();  // late callbacks find it closed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (ring_ready_) io_uring_queue_exit(&ring_);
 }
@@ -94,6 +95,7 @@ std::string EventLoop::Init() {
   if (listen_fd_ < 0) return error;
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
+  mailbox_ = std::make_shared<Mailbox>(wake_fd_);
 
   // The provided-buffer ring: recv_buffers (a power of two) buffers of
   // recv_buffer_bytes, each handed back to the kernel once its bytes are copied.
@@ -265,12 +267,11 @@ void EventLoop::Process(Conn* c) {
     pos += used;
     std::string reply;
     ReplyWriter w(&reply, c->session.proto);
-    Context ctx{server_, server_->db(), &c->session, args_, w};
-    ctx.deferred = this;
+    Context ctx{server_, server_->db(), &c->session, args_, w, 0, mailbox_, 0};
     Execute(ctx);
     c->session.commands++;
     server_->commands_processed++;
-    if (ctx.deferred_token != 0) {  // the reply comes later, through Complete
+    if (ctx.deferred_token != 0) {  // the reply comes later, through the mailbox
       c->slots.push_back({0, {}, ctx.deferred_token, false});
       deferred_[ctx.deferred_token] = c;
       waiting_.insert(c);
@@ -296,7 +297,8 @@ void EventLoop::Deliver(Conn* c, synap_ticket ticket, std::string&& bytes) {
   }
   if (ticket > registered_) {
     registered_ = ticket;
-    synap_on_acked(server_->db(), ticket, &EventLoop::OnAcked, this);
+    // The callback owns a reference to the mailbox: it may come after this loop is gone.
+    synap_on_acked(server_->db(), ticket, &EventLoop::OnAcked, new std::shared_ptr<Mailbox>(mailbox_));
   }
   if (c->out.size() + c->sending.size() > cfg_.max_output_bytes) {  // a slow reader
     c->closing = true;
@@ -306,9 +308,10 @@ void EventLoop::Deliver(Conn* c, synap_ticket ticket, std::string&& bytes) {
 
 // On libsynap's committer thread (or at once): wake the loop. Tickets are
 // acknowledged in order, so the loop learns how far with synap_acked().
-void EventLoop::OnAcked(void* self, synap_ticket, int) {
-  uint64_t one = 1;
-  (void)!write(static_cast<EventLoop*>(self)->wake_fd_, &one, sizeof one);
+void EventLoop::OnAcked(void* box, synap_ticket, int) {
+  auto* ref = static_cast<std::shared_ptr<Mailbox>*>(box);
+  (*ref)->Wake();
+  delete ref;
 }
 
 void EventLoop::OnWake() {
@@ -325,25 +328,9 @@ void EventLoop::OnWake() {
   if (!server_->shutting_down() || !conns_.empty()) ArmWake();
 }
 
-uint64_t EventLoop::Defer() { return ++next_token_; }
-
-void EventLoop::Complete(uint64_t token, std::string bytes) {
-  {
-    std::lock_guard lk(inbox_mu_);
-    inbox_.emplace_back(token, std::move(bytes));
-  }
-  uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof one);
-}
-
 // Fills the deferred slots whose replies arrived (on the loop thread).
 void EventLoop::TakeCompletions() {
-  std::vector<std::pair<uint64_t, std::string>> done;
-  {
-    std::lock_guard lk(inbox_mu_);
-    done.swap(inbox_);
-  }
-  for (auto& [token, bytes] : done) {
+  for (auto& [token, bytes] : mailbox_->Take()) {
     auto it = deferred_.find(token);
     if (it == deferred_.end()) continue;  // its connection is gone
     for (Slot& s : it->second->slots)

@@ -28,7 +28,7 @@
 
 namespace synap::server {
 
-class EventLoop final : public Deferred {
+class EventLoop {
  public:
   EventLoop(Server* server, unsigned index);
   ~EventLoop();
@@ -40,11 +40,8 @@ class EventLoop final : public Deferred {
   // Serves until the server shuts down and every connection is closed.
   void Run();
 
-  uint64_t Defer() override;
-  void Complete(uint64_t token, std::string bytes) override;  // any thread
-
  private:
-  struct Slot {  // a reply waiting for its ticket, or for Complete(token)
+  struct Slot {  // a reply waiting for its ticket, or for its token's post
     synap_ticket ticket = 0;
     std::string bytes;
     uint64_t token = 0;   // non-zero: a deferred reply
@@ -84,7 +81,7 @@ class EventLoop final : public Deferred {
   void Close(Conn* c);
   void Reap(Conn* c);
   void Tick(int64_t now_ms);
-  static void OnAcked(void* self, synap_ticket ticket, int result);
+  static void OnAcked(void* box, synap_ticket ticket, int result);
 
   Server* server_;
   const Config& cfg_;
@@ -93,6 +90,7 @@ class EventLoop final : public Deferred {
   bool ring_ready_ = false;
   int listen_fd_ = -1;
   int wake_fd_ = -1;
+  std::shared_ptr<Mailbox> mailbox_;  // over wake_fd_; shared with libsynap's callbacks
   uint64_t wake_value_ = 0;
   io_uring_buf_ring* bufs_ = nullptr;
   std::vector<char> buf_mem_;
@@ -103,10 +101,7 @@ class EventLoop final : public Deferred {
   synap_ticket acked_ = 0, registered_ = 0;
   std::string ack_error_;  // set once the log failed: held replies become this error
   bool accepting_ = false;
-  uint64_t next_token_ = 0;
   std::map<uint64_t, Conn*> deferred_;  // token -> the connection holding its slot
-  std::mutex inbox_mu_;
-  std::vector<std::pair<uint64_t, std::string>> inbox_;  // completions from other threads
   RequestParser parser_;
   std::vector<std::string_view> args_;
 };
