@@ -191,6 +191,16 @@ int synap_stream_read(synap_db* db, const char* room, uint64_t from, uint32_t ma
   });
 }
 
+int synap_stream_notify_readable(synap_db* db, const char* room, uint64_t from, synap_readable_fn fn, void* user) {
+  return Guard([&] {
+    REQUIRE(db != nullptr && fn != nullptr, "db and fn must not be NULL");
+    if (int rc = CheckRoom(room, "room"); rc != SYNAP_OK) return rc;
+    Status st = db->db->streams().OnReadable(
+        room, from, [fn, user](bool readable) { fn(user, readable ? SYNAP_OK : SYNAP_ECLOSED); });
+    return From(st);
+  });
+}
+
 int synap_stream_offset_for_time(synap_db* db, const char* room, int64_t ts_ms, uint64_t* offset) {
   return Guard([&] {
     REQUIRE(db != nullptr && offset != nullptr, "db and offset must not be NULL");

@@ -258,8 +258,37 @@ Result<uint64_t> Room::Order(std::span<const EventIn> events, log::Lsn* last_lsn
 }
 
 void Room::NotifyWaiters() {
-  std::lock_guard lk(wait_mu_);
-  wait_cv_.notify_all();
+  std::vector<std::pair<bool, std::function<void(bool)>>> ready;
+  {
+    std::lock_guard lk(wait_mu_);
+    wait_cv_.notify_all();
+    uint64_t next = next_offset();
+    for (auto it = readable_.begin(); it != readable_.end();) {
+      if (it->first < next || closed_.load()) {
+        ready.emplace_back(it->first < next, std::move(it->second));
+        it = readable_.erase(it);
+        waiters_.fetch_sub(1);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [readable, cb] : ready) cb(readable);  // outside the lock: a callback may register again
+}
+
+void Room::OnReadable(uint64_t from, std::function<void(bool)> cb) {
+  bool readable = false;
+  {
+    std::lock_guard lk(wait_mu_);
+    readable = next_offset() > from;
+    if (!readable && !closed_.load()) {
+      waiters_.fetch_add(1);  // from now on appends register an ack callback (see WaitForData)
+      readable_.emplace_back(from, std::move(cb));
+      cb = nullptr;
+    }
+  }
+  if (cb) return cb(readable);
+  if (wal_->last_lsn() > from) wal_->OnAcked(from + 1, [this](Status) { NotifyWaiters(); });
 }
 
 // Waits until an event at `from` is readable, the room closes, or wait_ms

@@ -101,6 +101,12 @@ class Room {
   // or beyond next_offset().
   Status Read(uint64_t from, uint32_t max_records, uint64_t max_bytes, uint32_t wait_ms, EventBatch* out);
 
+  // Calls cb(true) once an event at `from` is readable, or cb(false) when
+  // the room closes first: at once on this thread if so already, else on the
+  // committer thread (or the closing one). For event loops: a blocking read
+  // without a blocked thread.
+  void OnReadable(uint64_t from, std::function<void(bool readable)> cb);
+
   // The first offset whose event timestamp is >= ts_ms; next_offset() when none.
   Result<uint64_t> OffsetForTime(int64_t ts_ms);
 
@@ -173,6 +179,7 @@ class Room {
   std::mutex wait_mu_;
   std::condition_variable wait_cv_;
   std::atomic<int> waiters_{0};
+  std::vector<std::pair<uint64_t, std::function<void(bool)>>> readable_;  // OnReadable's, under wait_mu_
   std::atomic<bool> closed_{false};
   bool opened_ = false;  // Open finished: Close may write index files
 };

@@ -299,6 +299,13 @@ Status StreamStore::Read(const std::string& room, uint64_t from, uint32_t max_re
   return (*r)->Read(from, max_records, max_bytes, wait_ms, out);
 }
 
+Status StreamStore::OnReadable(const std::string& room, uint64_t from, std::function<void(bool readable)> cb) {
+  Result<std::shared_ptr<Room>> r = Find(room, false);
+  if (!r.ok()) return r.status();
+  (*r)->OnReadable(from, std::move(cb));
+  return Status::Ok();
+}
+
 Result<uint64_t> StreamStore::OffsetForTime(const std::string& room, int64_t ts_ms) {
   Result<std::shared_ptr<Room>> r = Find(room, false);
   if (!r.ok()) return r.status();

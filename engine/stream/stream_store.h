@@ -73,6 +73,8 @@ class StreamStore {
   Status Read(const std::string& room, uint64_t from, uint32_t max_records, uint64_t max_bytes, uint32_t wait_ms,
               EventBatch* out);
   Result<uint64_t> OffsetForTime(const std::string& room, int64_t ts_ms);
+  // Room::OnReadable; NotFound if there is no such room (cb is not called).
+  Status OnReadable(const std::string& room, uint64_t from, std::function<void(bool readable)> cb);
 
   // ---- consumer groups ----
   // Durably records that `group` will next read `offset` of `room`.

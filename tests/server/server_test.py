@@ -978,6 +978,28 @@ def test_streams(srv):
             check(f"{bad} is refused", False, "no error")
         except redis.ResponseError as e:
             check(f"{bad} is refused", "ERR" in str(e) or str(e), str(e))
+    # XREAD BLOCK: times out with nil; wakes as soon as another client adds.
+    t0 = time.monotonic()
+    got = r.xread({"orders": "$"}, block=300)
+    took = time.monotonic() - t0
+    check("XREAD BLOCK times out with nil", not got and took >= 0.25, f"{got!r} after {took:.2f} s")
+    result = {}
+
+    def blocked_reader():
+        rr = srv.client(decode_responses=True)
+        result["got"] = rr.xread({"orders": "$"}, block=5000)
+        result["at"] = time.monotonic()
+
+    th = threading.Thread(target=blocked_reader)
+    th.start()
+    time.sleep(0.3)
+    added_at = time.monotonic()
+    new_id = r.xadd("orders", {"late": "yes"})
+    th.join(6)
+    got = result.get("got")
+    check("XREAD BLOCK wakes on XADD", got and got[0][1][0][0] == new_id and got[0][1][0][1] == {"late": "yes"},
+          repr(got))
+    check("... promptly", "at" in result and result["at"] - added_at < 2.0, repr(result.get("at")))
     # Pipelined XADDs keep their order and a read after them sees them all.
     c = srv.raw()
     c.send(b"".join(encode("XADD", "p", "*", "n", str(n)) for n in range(50)) + encode("XLEN", "p"))

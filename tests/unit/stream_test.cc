@@ -763,5 +763,24 @@ TEST_F(StreamTest, OneSubmissionCarriesManyRooms) {
   CloseDb();  // before the real backend goes
 }
 
+// OnReadable: at once when readable, else on the append's acknowledgement,
+// and false when the room goes away first.
+TEST_F(StreamTest, OnReadableFiresOnAppendAndOnDelete) {
+  ASSERT_EQ(Put("nr", "a"), 0u);
+  std::atomic<int> now{-1}, later{-1}, gone{-1};
+  ASSERT_TRUE(ss().OnReadable("nr", 0, [&](bool r) { now = r; }).ok());
+  EXPECT_EQ(now.load(), 1);
+  ASSERT_TRUE(ss().OnReadable("nr", 1, [&](bool r) { later = r; }).ok());
+  ASSERT_TRUE(ss().OnReadable("nr", 5, [&](bool r) { gone = r; }).ok());
+  EXPECT_EQ(later.load(), -1);
+  ASSERT_EQ(Put("nr", "b"), 1u);
+  for (int i = 0; i < 500 && later.load() == -1; i++) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(later.load(), 1);
+  EXPECT_EQ(gone.load(), -1);
+  ASSERT_TRUE(ss().DeleteRoom("nr").ok());
+  EXPECT_EQ(gone.load(), 0);
+  EXPECT_EQ(ss().OnReadable("nr", 0, [](bool) {}).code(), Status::Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace synap::stream

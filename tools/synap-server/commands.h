@@ -46,6 +46,11 @@ struct Context {
   // take a token from the mailbox, set deferred_token, and Post the reply.
   std::shared_ptr<Mailbox> mailbox;
   uint64_t deferred_token = 0;  // set: the reply comes through the mailbox, not `reply`
+  // A blocked command (XREAD BLOCK): when its token's post arrives, the loop
+  // runs `rerun` (the command without BLOCK) for the reply; after block_ms
+  // (> 0) without one, the reply is a null array.
+  std::vector<std::string> rerun;
+  int64_t block_ms = 0;
 };
 
 using Handler = void (*)(Context& c);

@@ -5,7 +5,9 @@
 // is never a time. XADD takes "*" only: Synap assigns offsets. An entry's
 // field/value pairs are the event's headers.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
 
 #include "tools/synap-server/commands.h"
 
@@ -182,16 +184,33 @@ void Xrange(Context& c) {
   for (const synap_event* e : entries) WriteEntry(c.reply, *e);
 }
 
-// XREAD [COUNT n] [BLOCK ms] STREAMS key... id...  (BLOCK: not yet)
+void Park(Context& c, size_t streams_at, size_t keys, int64_t count, int64_t block);
+
+struct Wakeup {  // one per room a blocked XREAD waits on; the first to fire posts
+  std::shared_ptr<Mailbox> box;
+  uint64_t token;
+  std::shared_ptr<std::atomic<bool>> fired;
+};
+
+void OnReadable(void* user, int) {
+  auto* w = static_cast<Wakeup*>(user);
+  if (!w->fired->exchange(true)) w->box->Post(w->token, "");
+  delete w;
+}
+
+// XREAD [COUNT n] [BLOCK ms] STREAMS key... id...
+// BLOCK: with nothing to return, the command parks; the first of its rooms
+// to get an entry (synap_stream_notify_readable) makes the loop run it again
+// without BLOCK. "$" means "after the current end", fixed when it parks.
 void Xread(Context& c) {
-  int64_t count = kMaxRange;
+  int64_t count = kMaxRange, block = -1;
   size_t i = 1;
   for (; i < c.args.size(); i++) {
     std::string o = Upper(c.args[i]);
     if (o == "COUNT" && i + 1 < c.args.size()) {
       if (!ParseInt(c.args[++i], &count) || count < 0) return c.reply.Error("ERR value is not an integer or out of range");
     } else if (o == "BLOCK" && i + 1 < c.args.size()) {
-      return c.reply.Error("ERR XREAD BLOCK is not supported by synap-server yet");
+      if (!ParseInt(c.args[++i], &block) || block < 0) return c.reply.Error("ERR timeout is not an integer or out of range");
     } else if (o == "STREAMS") {
       break;
     } else {
@@ -221,6 +240,7 @@ void Xread(Context& c) {
     if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
     if (!entries.empty()) found.emplace_back(room, std::move(entries));
   }
+  if (found.empty() && block >= 0) return Park(c, i, keys, count, block);
   if (found.empty()) return c.reply.NullArray();
   if (c.reply.proto() >= 3) c.reply.Map(found.size());
   else c.reply.Array(found.size());
@@ -230,6 +250,31 @@ void Xread(Context& c) {
     c.reply.Array(entries.size());
     for (const synap_event* e : entries) WriteEntry(c.reply, *e);
   }
+}
+
+// Registers a wake-up on every existing room of a blocked XREAD and hands
+// the loop the command to run again (without BLOCK, "$" resolved).
+void Park(Context& c, size_t streams_at, size_t keys, int64_t count, int64_t block) {
+  uint64_t token = c.mailbox->NewToken();
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  std::vector<std::string> rerun = {"XREAD", "COUNT", std::to_string(count), "STREAMS"};
+  std::vector<std::string> ids;
+  for (size_t k = 0; k < keys; k++) {
+    std::string room(c.args[streams_at + 1 + k]);
+    std::string_view id = c.args[streams_at + 1 + keys + k];
+    uint64_t earliest = 0, next = 0, ms = 0, seq = 0;
+    bool exists = synap_stream_bounds(c.db, room.c_str(), &earliest, &next) == SYNAP_OK;
+    uint64_t from = id == "$" ? next : (ParseId(id, &ms, &seq) ? OffsetAfter(ms, seq) : next);
+    rerun.push_back(room);
+    ids.push_back(from == 0 ? "0" : IdOf(from - 1));
+    if (!exists) continue;  // a room that does not exist yet cannot be waited on (documented)
+    auto* w = new Wakeup{c.mailbox, token, fired};
+    if (synap_stream_notify_readable(c.db, room.c_str(), from, OnReadable, w) != SYNAP_OK) delete w;
+  }
+  rerun.insert(rerun.end(), ids.begin(), ids.end());
+  c.deferred_token = token;
+  c.rerun = std::move(rerun);
+  c.block_ms = block;
 }
 
 }  // namespace

@@ -267,12 +267,13 @@ void EventLoop::Process(Conn* c) {
     pos += used;
     std::string reply;
     ReplyWriter w(&reply, c->session.proto);
-    Context ctx{server_, server_->db(), &c->session, args_, w, 0, mailbox_, 0};
+    Context ctx{server_, server_->db(), &c->session, args_, w, 0, mailbox_, 0, {}, 0};
     Execute(ctx);
     c->session.commands++;
     server_->commands_processed++;
     if (ctx.deferred_token != 0) {  // the reply comes later, through the mailbox
-      c->slots.push_back({0, {}, ctx.deferred_token, false});
+      c->slots.push_back({0, {}, ctx.deferred_token, false, std::move(ctx.rerun), c->session.proto});
+      if (ctx.block_ms > 0) deadlines_[ctx.deferred_token] = NowMs() + ctx.block_ms;
       deferred_[ctx.deferred_token] = c;
       waiting_.insert(c);
     } else {
@@ -292,7 +293,7 @@ void EventLoop::Deliver(Conn* c, synap_ticket ticket, std::string&& bytes) {
   if (c->slots.empty() && ticket <= acked_) {
     c->out += bytes;
   } else {
-    c->slots.push_back({ticket, std::move(bytes)});
+    c->slots.push_back({ticket, std::move(bytes), 0, false, {}, 2});
     waiting_.insert(c);
   }
   if (ticket > registered_) {
@@ -328,18 +329,31 @@ void EventLoop::OnWake() {
   if (!server_->shutting_down() || !conns_.empty()) ArmWake();
 }
 
-// Fills the deferred slots whose replies arrived (on the loop thread).
+// Fills the deferred slots whose replies arrived (on the loop thread). A
+// parked command's post is a wake-up: it runs again now for its reply.
 void EventLoop::TakeCompletions() {
-  for (auto& [token, bytes] : mailbox_->Take()) {
-    auto it = deferred_.find(token);
-    if (it == deferred_.end()) continue;  // its connection is gone
-    for (Slot& s : it->second->slots)
-      if (s.token == token) {
-        s.bytes = std::move(bytes);
-        s.filled = true;
-        break;
-      }
-    deferred_.erase(it);
+  for (auto& [token, bytes] : mailbox_->Take()) Fill(token, std::move(bytes));
+}
+
+void EventLoop::Fill(uint64_t token, std::string bytes) {
+  auto it = deferred_.find(token);
+  if (it == deferred_.end()) return;  // its connection is gone, or it timed out
+  Conn* c = it->second;
+  deferred_.erase(it);
+  deadlines_.erase(token);
+  for (Slot& s : c->slots) {
+    if (s.token != token) continue;
+    if (!s.rerun.empty()) {
+      std::vector<std::string_view> args(s.rerun.begin(), s.rerun.end());
+      std::string out;
+      ReplyWriter w(&out, s.proto);
+      Context ctx{server_, server_->db(), &c->session, args, w, 0, mailbox_, 0, {}, 0};
+      Execute(ctx);
+      bytes = std::move(out);
+    }
+    s.bytes = std::move(bytes);
+    s.filled = true;
+    return;
   }
 }
 
@@ -406,7 +420,7 @@ void EventLoop::Close(Conn* c) {
   c->closed = true;
   waiting_.erase(c);
   for (const Slot& s : c->slots)
-    if (s.token != 0) deferred_.erase(s.token);
+    if (s.token != 0) deferred_.erase(s.token), deadlines_.erase(s.token);
   subscribers_.erase(c);
   UnsubscribeAll(server_, &c->session);
   shutdown(c->fd, SHUT_RDWR);  // ends the multishot receive
@@ -428,6 +442,20 @@ void EventLoop::Tick(int64_t now_ms) {
     for (auto& [id, c] : conns_) c->closing = true;  // flush what is owed, then close
   } else if (!accepting_) {
     ArmAccept();
+  }
+  // Parked commands whose time is up answer with a null array.
+  std::vector<uint64_t> expired;
+  for (const auto& [token, at] : deadlines_)
+    if (now_ms >= at) expired.push_back(token);
+  for (uint64_t token : expired) {
+    auto it = deferred_.find(token);
+    if (it != deferred_.end())
+      for (Slot& s : it->second->slots)
+        if (s.token == token) s.rerun.clear(), s.proto = it->second->session.proto;
+    std::string nil;
+    ReplyWriter(&nil, it != deferred_.end() ? it->second->session.proto : 2).NullArray();
+    Fill(token, std::move(nil));
+    deadlines_.erase(token);
   }
   if (cfg_.idle_timeout_s > 0)
     for (auto& [id, c] : conns_)

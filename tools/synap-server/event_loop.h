@@ -46,6 +46,8 @@ class EventLoop {
     std::string bytes;
     uint64_t token = 0;   // non-zero: a deferred reply
     bool filled = false;  // the deferred reply arrived
+    std::vector<std::string> rerun;  // a parked command, run again when its token's post arrives
+    int proto = 2;
   };
   struct Conn {
     uint64_t id = 0;
@@ -102,6 +104,8 @@ class EventLoop {
   std::string ack_error_;  // set once the log failed: held replies become this error
   bool accepting_ = false;
   std::map<uint64_t, Conn*> deferred_;  // token -> the connection holding its slot
+  std::map<uint64_t, int64_t> deadlines_;  // token -> when a parked command gives up (ms)
+  void Fill(uint64_t token, std::string bytes);
   RequestParser parser_;
   std::vector<std::string_view> args_;
 };

@@ -40,6 +40,7 @@ KEY_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
 ACKED_FN = CFUNCTYPE(None, c_void_p, c_uint64, c_int)
 MESSAGE_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
 APPENDED_FN = CFUNCTYPE(None, c_void_p, c_int, c_uint64)
+READABLE_FN = CFUNCTYPE(None, c_void_p, c_int)
 
 # Array-of-buffers parameters (const void* const* keys): a c_char_p array keeps
 # a reference to each bytes object it points into, so they outlive the call.
@@ -213,6 +214,7 @@ PROTOTYPES = {
     "synap_stream_append_async": (c_int, [db_p, c_char_p, event_in_p, c_size_t, APPENDED_FN, c_void_p]),  # unused here
     "synap_stream_read": (c_int, [db_p, c_char_p, c_uint64, c_uint32, c_uint64, c_uint32, events_pp]),
     "synap_stream_offset_for_time": (c_int, [db_p, c_char_p, c_int64, u64_p]),
+    "synap_stream_notify_readable": (c_int, [db_p, c_char_p, c_uint64, READABLE_FN, c_void_p]),  # unused here
     "synap_stream_compact": (c_int, [db_p, c_char_p, u64_p]),
     # Streams: consumer groups
     "synap_group_commit": (c_int, [db_p, c_char_p, c_char_p, c_uint64]),
@@ -229,6 +231,7 @@ PROTOTYPES = {
 # Streams and the pub/sub callback came within 0.3.0, after its first builds.
 OPTIONAL = frozenset({
     "synap_subscription_set_callback", "synap_subscription_notify_fd", "synap_stream_append_async",
+    "synap_stream_notify_readable",
     "synap_stream_create", "synap_stream_delete", "synap_stream_list", "synap_stream_bounds",
     "synap_stream_info_json", "synap_stream_append", "synap_stream_read", "synap_stream_offset_for_time",
     "synap_stream_compact", "synap_group_commit", "synap_group_committed", "synap_group_lag_json",

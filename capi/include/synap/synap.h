@@ -688,6 +688,14 @@ SYNAP_API int synap_stream_append_async(synap_db* db, const char* room, const sy
  * missing room; SYNAP_ECORRUPT when a stored batch fails its checksum. */
 SYNAP_API int synap_stream_read(synap_db* db, const char* room, uint64_t from, uint32_t max_records,
                                 uint64_t max_bytes, uint32_t wait_ms, synap_events** out);
+/* Calls fn(user, result) once an event at offset `from` is readable
+ * (result SYNAP_OK) or the room closes (SYNAP_ECLOSED): at once on the
+ * calling thread if that is so already, else on libsynap's committer thread.
+ * Exactly once. Keep fn short. SYNAP_NOTFOUND (no such room): fn is not
+ * called. For event loops: XREAD BLOCK without a blocked thread. */
+typedef void (*synap_readable_fn)(void* user, int result);
+SYNAP_API int synap_stream_notify_readable(synap_db* db, const char* room, uint64_t from, synap_readable_fn fn,
+                                           void* user);
 /* *offset = the first offset whose event timestamp is >= ts_ms (timestamps
  * are taken as a running maximum, as Kafka's time index does), or the high
  * watermark when there is none. */

@@ -116,6 +116,9 @@ pub type synap_message_fn = Option<
 /// `fn(user, result, first_offset)`, on libsynap's committer thread or at once.
 pub type synap_appended_fn = Option<unsafe extern "C" fn(user: *mut c_void, result: c_int, first_offset: u64)>;
 
+/// A room's readability notice (synap_stream_notify_readable): `fn(user, result)`.
+pub type synap_readable_fn = Option<unsafe extern "C" fn(user: *mut c_void, result: c_int)>;
+
 /// `synap_header`: a message header, binary key and value.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -485,6 +488,13 @@ extern "C" {
         out: *mut *mut synap_events,
     ) -> c_int;
     pub fn synap_stream_offset_for_time(db: *mut synap_db, room: *const c_char, ts_ms: i64, offset: *mut u64) -> c_int;
+    pub fn synap_stream_notify_readable(
+        db: *mut synap_db,
+        room: *const c_char,
+        from: u64,
+        func: synap_readable_fn,
+        user: *mut c_void,
+    ) -> c_int;
     pub fn synap_stream_compact(db: *mut synap_db, room: *const c_char, dropped: *mut u64) -> c_int;
 
     // ==== Streams: consumer groups ====
