@@ -46,6 +46,7 @@ mod options;
 mod pubsub;
 mod queue;
 mod stream;
+mod topic;
 mod types;
 
 pub use db::{Db, ScanIter};

@@ -1,5 +1,5 @@
-//! Streams (synap.h "Streams"): Kafka-style event logs. The stream, consumer
-//! group and partitioned-topic methods of [`Db`], and their values.
+//! Streams (synap.h "Streams"): Kafka-style event logs. The room methods of
+//! [`Db`] and their values; consumer groups and topics are in topic.rs.
 //!
 //! A room is an append-only log of events at offsets 0, 1, 2, ...; an event
 //! has an optional key, headers, a payload and a timestamp in ms. A consumer
@@ -138,7 +138,7 @@ impl fmt::Display for RoomSettings {
 
 impl RoomSettings {
     /// The C string for libsynap, or None for every default.
-    fn to_cstring(self) -> Result<Option<CString>> {
+    pub(crate) fn to_cstring(self) -> Result<Option<CString>> {
         let text = self.to_string();
         if text.is_empty() {
             Ok(None)
@@ -238,15 +238,15 @@ pub struct Bounds {
 
 /// The `synap_event_in` array of some events, with the headers it points
 /// into. Borrows the events, so they outlive the call.
-struct RawEvents<'a> {
-    events: Vec<sys::synap_event_in>,
+pub(crate) struct RawEvents<'a> {
+    pub(crate) events: Vec<sys::synap_event_in>,
     // Pointed into by `events`; moving the Vec does not move its buffer.
     _headers: Vec<sys::synap_header>,
     _borrow: PhantomData<&'a [Event]>,
 }
 
 impl<'a> RawEvents<'a> {
-    fn new(events: &'a [Event]) -> RawEvents<'a> {
+    pub(crate) fn new(events: &'a [Event]) -> RawEvents<'a> {
         let headers: Vec<sys::synap_header> = events
             .iter()
             .flat_map(|e| e.headers.iter())
@@ -321,28 +321,28 @@ unsafe fn take_events(out: *mut sys::synap_events) -> Result<ReadBatch> {
     Ok(ReadBatch { records, next_offset: b.next_offset, high_watermark: b.high_watermark })
 }
 
-fn room_name(room: &str) -> Result<CString> {
+pub(crate) fn room_name(room: &str) -> Result<CString> {
     cstring(room, "room name")
 }
 
 /// OK, or the error; `NotFound` (libsynap gives no message for it) says
 /// what `missing` names.
-fn found(what: &str, rc: c_int, missing: impl FnOnce() -> String) -> Result<()> {
+pub(crate) fn found(what: &str, rc: c_int, missing: impl FnOnce() -> String) -> Result<()> {
     match answer(what, rc, &[sys::SYNAP_NOTFOUND])? {
         sys::SYNAP_OK => Ok(()),
         _ => Err(Error::new(ErrorCode::NotFound, missing())),
     }
 }
 
-fn no_room(room: &str) -> impl FnOnce() -> String + '_ {
+pub(crate) fn no_room(room: &str) -> impl FnOnce() -> String + '_ {
     move || format!("no room named '{}'", room)
 }
 
-fn no_topic(topic: &str) -> impl FnOnce() -> String + '_ {
+pub(crate) fn no_topic(topic: &str) -> impl FnOnce() -> String + '_ {
     move || format!("no topic named '{}'", topic)
 }
 
-fn json_string(json: *mut c_char, len: usize) -> String {
+pub(crate) fn json_string(json: *mut c_char, len: usize) -> String {
     let bytes = unsafe { take_buf(json as *mut c_void, len) };
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -504,87 +504,6 @@ impl Db {
         let rc = unsafe { sys::synap_stream_compact(self.as_raw(), r.as_ptr(), &mut dropped) };
         found("synap_stream_compact", rc, no_room(room))?;
         Ok(dropped)
-    }
-
-    // ---- Consumer groups ----
-
-    /// Durably records that `group` (1..255 bytes) will next read `offset`
-    /// of `room`. `NotFound` if there is no such room, `Range` if `offset`
-    /// is beyond its high watermark.
-    pub fn group_commit(&self, group: &str, room: &str, offset: u64) -> Result<()> {
-        let g = cstring(group, "group name")?;
-        let r = room_name(room)?;
-        let rc = unsafe { sys::synap_group_commit(self.as_raw(), g.as_ptr(), r.as_ptr(), offset) };
-        found("synap_group_commit", rc, no_room(room))
-    }
-
-    /// The offset `group` committed for `room` (the one it reads next), or
-    /// None when it has committed none.
-    pub fn group_committed(&self, group: &str, room: &str) -> Result<Option<u64>> {
-        let g = cstring(group, "group name")?;
-        let r = room_name(room)?;
-        let mut offset = 0u64;
-        let rc = unsafe { sys::synap_group_committed(self.as_raw(), g.as_ptr(), r.as_ptr(), &mut offset) };
-        match answer("synap_group_committed", rc, &[sys::SYNAP_NOTFOUND])? {
-            sys::SYNAP_OK => Ok(Some(offset)),
-            _ => Ok(None),
-        }
-    }
-
-    /// The commits of `group` (every group's with None) as JSON:
-    /// `{"commits":[{"group","room","committed","next_offset","lag"}, ...]}`.
-    pub fn group_lag_json(&self, group: Option<&str>) -> Result<String> {
-        let g = group.map(|g| cstring(g, "group name")).transpose()?;
-        let gp = g.as_ref().map_or(ptr::null(), |g| g.as_ptr());
-        let mut json: *mut c_char = ptr::null_mut();
-        let mut len = 0usize;
-        let rc = unsafe { sys::synap_group_lag_json(self.as_raw(), gp, &mut json, &mut len) };
-        let result = check("synap_group_lag_json", rc);
-        let text = json_string(json, len);
-        result.map(|_| text)
-    }
-
-    // ---- Partitioned topics ----
-
-    /// Creates a topic of `partitions` (1..`stream.max_partitions`) rooms,
-    /// `"<topic>-0"` .. `"<topic>-<N-1>"`, with these settings. `AlreadyExists`
-    /// if the topic, or one of its rooms, exists.
-    pub fn topic_create(&self, topic: &str, partitions: u32, settings: &RoomSettings) -> Result<()> {
-        let t = cstring(topic, "topic name")?;
-        let s = settings.to_cstring()?;
-        let sp = s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
-        check("synap_topic_create", unsafe { sys::synap_topic_create(self.as_raw(), t.as_ptr(), partitions, sp) })
-    }
-
-    /// How many partitions the topic has.
-    pub fn topic_partitions(&self, topic: &str) -> Result<u32> {
-        let t = cstring(topic, "topic name")?;
-        let mut n = 0u32;
-        let rc = unsafe { sys::synap_topic_partitions(self.as_raw(), t.as_ptr(), &mut n) };
-        found("synap_topic_partitions", rc, no_topic(topic))?;
-        Ok(n)
-    }
-
-    /// Appends the event to the partition its key picks (XXH3-64(key) mod
-    /// N, so one key's events stay in order; round-robin without a key);
-    /// returns (partition, offset). Read it from room
-    /// [`Db::topic_partition_room`]`(topic, partition)`.
-    pub fn topic_produce(&self, topic: &str, event: &Event) -> Result<(u32, u64)> {
-        let t = cstring(topic, "topic name")?;
-        let raw = RawEvents::new(slice::from_ref(event));
-        let (mut partition, mut offset) = (0u32, 0u64);
-        let rc = unsafe {
-            sys::synap_topic_produce(self.as_raw(), t.as_ptr(), raw.events.as_ptr(), &mut partition, &mut offset)
-        };
-        found("synap_topic_produce", rc, || {
-            format!("no topic named '{}' (or its partition's room is missing and stream.auto_create is off)", topic)
-        })?;
-        Ok((partition, offset))
-    }
-
-    /// The room of a topic's partition: `"<topic>-<partition>"`.
-    pub fn topic_partition_room(topic: &str, partition: u32) -> String {
-        format!("{}-{}", topic, partition)
     }
 }
 
