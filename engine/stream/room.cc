@@ -31,10 +31,6 @@ Result<std::shared_ptr<SegmentFile>> SegmentFile::Open(io::IoBackend* io, const 
   return file;
 }
 
-Status Room::CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions&) {
-  return settings.Validate().WithContext("room " + name);
-}
-
 // A batch must fit in one segment (with its header block): a room with small
 // segments takes smaller appends than stream.max_append_bytes.
 Room::Room(std::string dir, std::string name, const RoomSettings& settings, const StreamOptions& opts)
@@ -49,7 +45,7 @@ Room::~Room() { Close(); }
 Result<std::unique_ptr<Room>> Room::Open(wal::GroupCommitter* committer, const std::string& dir,
                                          const std::string& name, const RoomSettings& settings,
                                          const StreamOptions& opts) {
-  SYNAP_RETURN_IF_ERROR(CheckSettings(name, settings, opts));
+  SYNAP_RETURN_IF_ERROR(settings.Validate().WithContext("room " + name));
   std::unique_ptr<Room> r(new Room(dir, name, settings, opts));
   r->io_ = committer->io();
   // Retention may have removed the first segments: the log starts at the

@@ -78,8 +78,6 @@ class Room {
                                             const std::string& name, const RoomSettings& settings,
                                             const StreamOptions& opts);
   ~Room();
-  // The checks Open makes of a room's settings against the store's limits.
-  static Status CheckSettings(const std::string& name, const RoomSettings& settings, const StreamOptions& opts);
   // The per-event and per-append limits (the store's; a room may be stricter).
   static Status CheckEvents(std::span<const EventIn> events, const StreamOptions& opts);
 

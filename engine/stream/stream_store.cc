@@ -162,7 +162,7 @@ Status StreamStore::RemoveTree(const std::string& dir) {
 Result<std::shared_ptr<Room>> StreamStore::CreateLocked(const std::string& name, const RoomSettings& settings) {
   if (rooms_.size() >= opts_.max_rooms)
     return Status::TooLarge("stream.max_rooms (" + std::to_string(opts_.max_rooms) + ") rooms exist");
-  SYNAP_RETURN_IF_ERROR(Room::CheckSettings(name, settings, opts_));
+  // `settings` passed RoomSettings::Apply/Validate (or are the validated defaults).
   if (deleting_.count(name)) return Status::Busy("room " + name + " is being deleted; try again");
   std::string dir = dir_ + "/" + name;
   // A directory that is there already belongs to someone (a room that failed
@@ -392,7 +392,6 @@ Status StreamStore::CreateTopic(const std::string& name, uint32_t partitions, co
                               std::to_string(rooms_.size()) + " of stream.max_rooms (" +
                               std::to_string(opts_.max_rooms) + ") exist");
   }
-  for (uint32_t p = 0; p < partitions; p++) SYNAP_RETURN_IF_ERROR(Room::CheckSettings(PartitionRoom(name, p), rs, opts_));
   // The topic is logged first: a crash before its rooms exist is repaired at open.
   uint64_t at = 0;
   std::string key = TopicKey(name), value = Fixed(partitions, 4);

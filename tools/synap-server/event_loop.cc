@@ -332,18 +332,23 @@ void EventLoop::OnWake() {
 // Fills the deferred slots whose replies arrived (on the loop thread). A
 // parked command's post is a wake-up: it runs again now for its reply.
 void EventLoop::TakeCompletions() {
-  for (auto& [token, bytes] : mailbox_->Take()) Fill(token, std::move(bytes));
+  for (auto& [token, bytes] : mailbox_->Take()) Fill(token, std::move(bytes), false);
 }
 
-void EventLoop::Fill(uint64_t token, std::string bytes) {
+// A parked command that timed out answers a null array; one whose post
+// (a wake-up) arrived runs again for its reply; any other takes `bytes`.
+void EventLoop::Fill(uint64_t token, std::string bytes, bool timed_out) {
+  deadlines_.erase(token);
   auto it = deferred_.find(token);
   if (it == deferred_.end()) return;  // its connection is gone, or it timed out
   Conn* c = it->second;
   deferred_.erase(it);
-  deadlines_.erase(token);
   for (Slot& s : c->slots) {
     if (s.token != token) continue;
-    if (!s.rerun.empty()) {
+    if (timed_out) {
+      bytes.clear();
+      ReplyWriter(&bytes, s.proto).NullArray();
+    } else if (!s.rerun.empty()) {
       std::vector<std::string_view> args(s.rerun.begin(), s.rerun.end());
       std::string out;
       ReplyWriter w(&out, s.proto);
@@ -447,16 +452,7 @@ void EventLoop::Tick(int64_t now_ms) {
   std::vector<uint64_t> expired;
   for (const auto& [token, at] : deadlines_)
     if (now_ms >= at) expired.push_back(token);
-  for (uint64_t token : expired) {
-    auto it = deferred_.find(token);
-    if (it != deferred_.end())
-      for (Slot& s : it->second->slots)
-        if (s.token == token) s.rerun.clear(), s.proto = it->second->session.proto;
-    std::string nil;
-    ReplyWriter(&nil, it != deferred_.end() ? it->second->session.proto : 2).NullArray();
-    Fill(token, std::move(nil));
-    deadlines_.erase(token);
-  }
+  for (uint64_t token : expired) Fill(token, {}, /*timed_out=*/true);
   if (cfg_.idle_timeout_s > 0)
     for (auto& [id, c] : conns_)
       if (!c->closed && now_ms - c->last_active_ms > int64_t{cfg_.idle_timeout_s} * 1000 && c->slots.empty())

@@ -105,7 +105,7 @@ class EventLoop {
   bool accepting_ = false;
   std::map<uint64_t, Conn*> deferred_;  // token -> the connection holding its slot
   std::map<uint64_t, int64_t> deadlines_;  // token -> when a parked command gives up (ms)
-  void Fill(uint64_t token, std::string bytes);
+  void Fill(uint64_t token, std::string bytes, bool timed_out);
   RequestParser parser_;
   std::vector<std::string_view> args_;
 };
