@@ -20,11 +20,13 @@ path printed; on success it is removed (kept with SYNAP_CRASH_KEEP=1).
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+import kill9_common
+from kill9_common import kill9, wait_ready
 
 
 def main():
@@ -57,23 +59,14 @@ def main():
             time.sleep(delay)
             when = f"{delay * 1000:.0f} ms after spawn"
         else:
-            deadline = time.monotonic() + 60
-            ready = False
-            while time.monotonic() < deadline and p.poll() is None:
-                with open(ack, "rb") as f:
-                    if f.readline().startswith(b"ready "):
-                        ready = True
-                        break
-                time.sleep(0.002)
-            if not ready:
+            if not wait_ready(p, ack, 60):
                 return fail(work, r, f"the child did not get ready (exit status {p.poll()})", err)
             delay = rng.uniform(0.050, 0.300)
             time.sleep(delay)
             when = f"{delay * 1000:.0f} ms after ready"
-        p.send_signal(signal.SIGKILL)
-        status = p.wait()
-        if status != -signal.SIGKILL:
-            return fail(work, r, f"the child ended by itself with status {status} before the kill", err)
+        why = kill9(p)
+        if why:
+            return fail(work, r, why, err)
         v = subprocess.run([child, "verify", data, state] + acks, capture_output=True, text=True)
         sys.stdout.write(f"round {r:2d}: killed {when}; {v.stdout}")
         if v.returncode != 0:
@@ -88,15 +81,7 @@ def main():
 
 
 def fail(work, r, what, err):
-    try:
-        with open(err, "rb") as f:
-            text = f.read().decode(errors="replace")
-        if text:
-            sys.stdout.write(f"child stderr:\n{text[-4000:]}\n")
-    except OSError:
-        pass
-    print(f"capi_kill9: FAILED in round {r}: {what}; data kept in {work} (rerun with SYNAP_CRASH_SEED)", flush=True)
-    return 1
+    return kill9_common.fail("capi_kill9", work, r, what, err)
 
 
 if __name__ == "__main__":

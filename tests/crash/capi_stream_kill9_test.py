@@ -41,11 +41,13 @@ and its path printed; on success it is removed (kept with SYNAP_CRASH_KEEP=1).
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+import kill9_common
+from kill9_common import kill9, wait_ready
 
 
 class State:
@@ -281,25 +283,13 @@ def main():
         err = os.path.join(work, f"child-{r:03d}.err")
         with open(log, "wb") as out, open(err, "wb") as errf:
             p = subprocess.Popen([child, "run", data, str(r), str(writers)], stdout=out, stderr=errf)
-        deadline = time.monotonic() + 30
-        ready = False
-        while time.monotonic() < deadline and p.poll() is None:
-            with open(log, "rb") as f:
-                if f.readline().startswith(b"ready "):
-                    ready = True
-                    break
-            time.sleep(0.002)
-        if not ready:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        if not wait_ready(p, log, 30):
             return fail(work, r, f"the child did not get ready (exit status {p.poll()})", err)
         delay = rng.uniform(0.001, 0.010) if rng.random() < 0.15 else rng.uniform(0.050, 0.450)
         time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
-        status = p.wait()
-        if status != -signal.SIGKILL:
-            return fail(work, r, f"the child ended by itself with status {status} before the kill", err)
+        why = kill9(p)
+        if why:
+            return fail(work, r, why, err)
         vt = time.monotonic()
         v = subprocess.run([child, "verify", data, str(writers)], capture_output=True, text=True, timeout=120)
         vt = time.monotonic() - vt
@@ -331,16 +321,7 @@ def main():
 
 
 def fail(work, r, what, err):
-    try:
-        with open(err, "rb") as f:
-            text = f.read().decode(errors="replace")
-        if text:
-            sys.stdout.write(f"child stderr:\n{text[-4000:]}\n")
-    except OSError:
-        pass
-    print(f"capi_stream_kill9: FAILED in round {r}: {what}; data kept in {work} (rerun with SYNAP_CRASH_SEED)",
-          flush=True)
-    return 1
+    return kill9_common.fail("capi_stream_kill9", work, r, what, err)
 
 
 if __name__ == "__main__":
