@@ -51,10 +51,4 @@ Status KvOptions::Validate(uint32_t max_record_bytes) const {
   return Status::Ok();
 }
 
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace synap::kv

@@ -47,6 +47,5 @@ struct KvOptions {
   Status Validate(uint32_t max_record_bytes) const;
 };
 
-int64_t NowUnixMs();  // CLOCK_REALTIME in milliseconds
 
 }  // namespace synap::kv

@@ -36,6 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/base/clock.h"
 #include "engine/base/status.h"
 #include "engine/kv/key_table.h"
 #include "engine/kv/kv_options.h"
@@ -145,7 +146,7 @@ class KvStore {
   const KvOptions& options() const { return opts_; }
   // TooLarge when a key is over kv.max_key_bytes (every method checks).
   Status CheckKey(std::string_view key) const;
-  int64_t Now() const { return opts_.clock ? opts_.clock() : NowUnixMs(); }
+  int64_t Now() const { return opts_.clock ? opts_.clock() : WallMs(); }
 
  private:
   // A logged write not yet acknowledged, holding the key's resulting state.

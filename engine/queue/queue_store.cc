@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/base/clock.h"
 #include "engine/queue/queue_state.h"
 #include "engine/wal/wal.h"
 
@@ -21,8 +22,7 @@ QueueStore::~QueueStore() = default;
 
 int64_t QueueStore::Now() const {
   if (opts_.clock) return opts_.clock();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return WallMs();
 }
 
 Result<QueueStore::Queue*> QueueStore::Find(std::string_view name) {

@@ -6,16 +6,12 @@
 #include <chrono>
 #include <utility>
 
+#include "engine/base/clock.h"
 #include "engine/log/codec.h"
 #include "engine/snapshot/snapshot_file.h"
 
 namespace synap::snapshot {
 namespace {
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A fresh random file id. It only has to differ between files, so if the
 // kernel refuses randomness, the clock is mixed in instead.
@@ -23,7 +19,7 @@ uint64_t NewFileId() {
   uint64_t id = 0;
   if (::getrandom(&id, sizeof id, 0) == static_cast<ssize_t>(sizeof id)) return id;
   const uint64_t ns = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  return log::Hash(reinterpret_cast<const uint8_t*>(&ns), sizeof ns, static_cast<uint64_t>(NowUnixMs()));
+  return log::Hash(reinterpret_cast<const uint8_t*>(&ns), sizeof ns, static_cast<uint64_t>(WallMs()));
 }
 
 }  // namespace
@@ -59,7 +55,7 @@ Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(io::IoBackend* io
   SYNAP_RETURN_IF_ERROR(ValidateWriterOptions(opts));
   FileHeader h;
   h.start_lsn = start_lsn;
-  h.created_unix_ms = NowUnixMs();
+  h.created_unix_ms = WallMs();
   h.file_id = NewFileId();
   h.block_bytes = opts.block_bytes;
   std::unique_ptr<SnapshotWriter> w(new SnapshotWriter(io, dir, h, opts));

@@ -6,17 +6,12 @@
 #include <chrono>
 #include <climits>
 
+#include "engine/base/clock.h"
 #include "engine/log/segment.h"
 #include "engine/stream/room_segment.h"
 
 namespace synap::stream {
 
-namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 Result<std::shared_ptr<SegmentFile>> SegmentFile::Open(io::IoBackend* io, const std::string& path) {
   io::OpenOptions oo;
@@ -216,7 +211,7 @@ Status Room::AppendAsync(std::span<const EventIn> events, std::function<void(Sta
 Result<uint64_t> Room::Order(std::span<const EventIn> events, log::Lsn* last_lsn) {
   if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
   SYNAP_RETURN_IF_ERROR(CheckEvents(events, opts_));
-  int64_t now = NowMs(), batch_max = INT64_MIN;
+  int64_t now = WallMs(), batch_max = INT64_MIN;
   for (const EventIn& e : events) batch_max = std::max(batch_max, e.timestamp_ms != 0 ? e.timestamp_ms : now);
   thread_local std::string scratch;
   thread_local std::vector<std::span<const uint8_t>> spans;
