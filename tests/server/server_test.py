@@ -1,248 +1,27 @@
 #!/usr/bin/python3
-"""End-to-end test of synap-server over the Redis protocol.
+"""End-to-end test of synap-server over the Redis protocol: connection and KV.
 
   server_test.py <path to synap-server>
 
-Starts synap-server on free ports with fresh data directories under
-SYNAP_TEST_TMPDIR (default /tmp) and drives it with redis-py (the
-python3-redis package), raw sockets, redis-cli and redis-benchmark:
-connection commands, the KV commands, pipelining, inline commands, malformed
-input, the limits (requirepass, maxclients, proto-max-bulk-len), protected
-mode, kill -9 durability with --fsync always, SIGTERM, and a redis-benchmark
-smoke run. Each failed check prints one "FAIL: ..." line; the exit status is
-non-zero if any check failed. The work directory is removed on success and
-kept (path printed) on failure, or always with SYNAP_SERVER_TEST_KEEP=1.
-
-Environment: SYNAP_TEST_TMPDIR, SYNAP_SERVER_TEST_SEED (default:
-time-derived, printed), SYNAP_SERVER_TEST_KEEP.
+Drives synap-server (harness.py starts it on free ports with fresh data
+directories) with redis-py (python3-redis), raw sockets, redis-cli and
+redis-benchmark: connection commands, the KV commands, pipelining, inline
+commands, malformed input, pub/sub, streams, the limits (requirepass,
+maxclients, proto-max-bulk-len), protected mode, kill -9 durability with
+--fsync always, SIGTERM, and a redis-benchmark smoke run. Each failed check
+prints one "FAIL: ..." line; the exit status is non-zero if any failed.
 """
 import hashlib
 import os
 import random
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 import redis
 
-SERVER = None          # path to synap-server
-WORK = None            # the work directory
-RNG = None
-FAILURES = []
-PASSES = 0
-T0 = time.monotonic()
-
-
-# ---------------------------------------------------------------- checks
-
-def check(name, cond, detail=""):
-    """Records one check; prints a line for each failure."""
-    global PASSES
-    if cond:
-        PASSES += 1
-        return True
-    line = f"FAIL: {name}" + (f": {detail}" if detail else "")
-    FAILURES.append(line)
-    print(line, flush=True)
-    return False
-
-
-def check_eq(name, got, want):
-    return check(name, got == want, f"expected {want!r}, got {got!r}")
-
-
-def section(title, fn, *args):
-    """Runs one group of checks; an exception fails the group, the rest go on."""
-    t = time.monotonic()
-    print(f"== {title}", flush=True)
-    try:
-        fn(*args)
-    except Exception as e:  # noqa: BLE001 - a crash in a section is a failure, not the end
-        check(f"{title}: unexpected exception", False, f"{type(e).__name__}: {e}")
-        traceback.print_exc()
-    print(f"   ({time.monotonic() - t:.1f} s)", flush=True)
-
-
-# ---------------------------------------------------------------- servers
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    """One synap-server process on its own port and data directory."""
-
-    def __init__(self, name, data_dir=None, extra=(), port=None):
-        self.name = name
-        self.dir = data_dir or os.path.join(WORK, name)
-        self.extra = list(extra)
-        self.port = port or free_port()
-        self.proc = None
-        self.starts = 0
-
-    def start(self, timeout=15):
-        self.starts += 1
-        self.log = os.path.join(WORK, f"{self.name}-{self.starts}.log")
-        args = [SERVER, "--port", str(self.port), "--dir", self.dir, "--threads", "2"] + self.extra
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name}: exited with {self.proc.returncode} at start: {self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.settimeout(2)
-                    s.sendall(b"PING\r\n")
-                    data = s.recv(100)
-                    if data.startswith(b"+PONG") or data.startswith(b"-NOAUTH"):
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name}: no PING reply on port {self.port} within {timeout} s: {self.log_tail()}")
-
-    def log_tail(self, n=800):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read()[-n:].decode(errors="replace").strip()
-        except OSError:
-            return ""
-
-    def client(self, **kw):
-        kw.setdefault("socket_timeout", 10)
-        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
-
-    def raw(self, timeout=5):
-        return RawConn(self.port, timeout)
-
-    def kill9(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        if self.proc:
-            self.proc.wait()
-
-    def sigterm(self, timeout=15):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill9()
-            return None
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.kill9()
-
-
-class Err(str):
-    """An error reply from a raw connection."""
-
-
-class RawConn:
-    """A plain socket with a small RESP2/RESP3 reply reader."""
-
-    def __init__(self, port, timeout=5):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.s.settimeout(timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def _fill(self):
-        d = self.s.recv(65536)
-        if not d:
-            raise EOFError("connection closed by the server")
-        self.buf += d
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            return Err(rest.decode(errors="replace"))
-        if t == b":":
-            return int(rest)
-        if t in (b"$", b"="):
-            n = int(rest)
-            return None if n < 0 else self._exact(n)
-        if t in (b"*", b"~", b">"):
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        if t == b"%":
-            return {self.reply(): self.reply() for _ in range(int(rest))}
-        if t == b"_":
-            return None
-        if t == b"#":
-            return rest == b"t"
-        if t == b",":
-            return float(rest)
-        raise ValueError(f"unexpected reply line {line!r}")
-
-    def command(self, *args):
-        self.send(encode(*args))
-        return self.reply()
-
-    def read_until_close(self, timeout=3):
-        """All bytes until the server closes; ('...', False) if it did not close in time."""
-        self.s.settimeout(timeout)
-        out = self.buf
-        self.buf = b""
-        try:
-            while True:
-                d = self.s.recv(65536)
-                if not d:
-                    return out, True
-                out += d
-        except (socket.timeout, TimeoutError):
-            return out, False
-        except ConnectionResetError:
-            return out, True
-
-    def close(self):
-        self.s.close()
-
-
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if isinstance(a, str):
-            a = a.encode()
-        elif isinstance(a, int):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def redis_cli(port, *args, extra=(), timeout=15):
-    p = subprocess.run(["redis-cli", "-p", str(port)] + list(extra) + list(args),
-                       capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-
+from harness import ENV, Err, Server, check, check_eq, encode, free_port, redis_cli, run
 
 # ---------------------------------------------------------------- connection commands
 
@@ -759,8 +538,8 @@ def test_limits():
 
 
 def test_protected_mode():
-    d = os.path.join(WORK, "protected")
-    args = [SERVER, "--bind", "0.0.0.0", "--port", str(free_port()), "--dir", d]
+    d = os.path.join(ENV.work, "protected")
+    args = [ENV.server, "--bind", "0.0.0.0", "--port", str(free_port()), "--dir", d]
     try:
         p = subprocess.run(args, capture_output=True, timeout=10)
         msg = (p.stderr + p.stdout).decode(errors="replace")
@@ -805,7 +584,7 @@ def test_kill9():
         ths = [threading.Thread(target=writer, args=(t, per_thread[t])) for t in range(threads_per_round)]
         for th in ths:
             th.start()
-        delay = RNG.uniform(0.3, 1.0)
+        delay = ENV.rng.uniform(0.3, 1.0)
         time.sleep(delay)
         srv.kill9()
         stop.set()
@@ -1011,56 +790,20 @@ def test_streams(srv):
 
 # ---------------------------------------------------------------- main
 
-def main():
-    global SERVER, WORK, RNG
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    SERVER = os.path.abspath(sys.argv[1])
-    seed = int(os.environ.get("SYNAP_SERVER_TEST_SEED", time.time_ns() % 1000000007))
-    RNG = random.Random(seed)
-    base = os.environ.get("SYNAP_TEST_TMPDIR") or "/tmp"
-    os.makedirs(base, exist_ok=True)
-    WORK = tempfile.mkdtemp(prefix="server-test-", dir=base)
-    print(f"server_test: {SERVER}, seed {seed} (SYNAP_SERVER_TEST_SEED), dir {WORK}, redis-py {redis.__version__}",
-          flush=True)
-
-    main_srv = Server("main")
-    try:
-        main_srv.start()
-    except Exception as e:  # noqa: BLE001
-        check("the server starts and answers PING", False, str(e))
-        return 1
-    try:
-        section("connection", test_connection, main_srv)
-        section("kv", test_kv, main_srv)
-        section("pipelining", test_pipeline, main_srv)
-        section("inline commands", test_inline, main_srv)
-        section("malformed input", test_malformed, main_srv)
-        section("pub/sub", test_pubsub, main_srv)
-        section("streams", test_streams, main_srv)
-        section("redis-benchmark", test_benchmark, main_srv)
-        check("the main server is still running", main_srv.proc.poll() is None,
-              f"exit status {main_srv.proc.returncode}: {main_srv.log_tail()}")
-    finally:
-        main_srv.stop()
-    section("limits", test_limits)
-    section("protected mode", test_protected_mode)
-    section("kill -9 durability", test_kill9)
-    section("SIGTERM", test_sigterm)
-
-    took = time.monotonic() - T0
-    if FAILURES:
-        print(f"server_test: {len(FAILURES)} of {PASSES + len(FAILURES)} checks FAILED in {took:.1f} s "
-              f"(seed {seed}); work directory kept: {WORK}", flush=True)
-        for f in FAILURES:
-            print(f"  {f}")
-        return 1
-    print(f"server_test: all {PASSES} checks passed in {took:.1f} s", flush=True)
-    if os.environ.get("SYNAP_SERVER_TEST_KEEP") != "1":
-        shutil.rmtree(WORK, ignore_errors=True)
-    return 0
-
+SECTIONS = [
+    ("connection", test_connection, True),
+    ("kv", test_kv, True),
+    ("pipelining", test_pipeline, True),
+    ("inline commands", test_inline, True),
+    ("malformed input", test_malformed, True),
+    ("pub/sub", test_pubsub, True),
+    ("streams", test_streams, True),
+    ("redis-benchmark", test_benchmark, True),
+    ("limits", test_limits, False),
+    ("protected mode", test_protected_mode, False),
+    ("kill -9 durability", test_kill9, False),
+    ("SIGTERM", test_sigterm, False),
+]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(__doc__, SECTIONS))

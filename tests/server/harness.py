@@ -1,0 +1,288 @@
+"""What every synap-server end-to-end test shares: the checks, a server
+process on a free port, a raw RESP connection, redis-cli, and a main that
+runs sections and reports.
+
+A test file defines its sections and calls run(__doc__, sections), where
+sections is a list of (title, function, needs_main_server). Sections that
+need it get one shared server (2 loops, default flags), started once.
+
+Environment: SYNAP_TEST_TMPDIR (default /tmp), SYNAP_SERVER_TEST_SEED
+(default: time-derived, printed), SYNAP_SERVER_TEST_KEEP=1 (keep the work
+directory even on success).
+"""
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import redis
+
+
+class Env:
+    server = None   # path to synap-server
+    work = None     # this run's work directory
+    rng = None      # seeded random.Random
+
+
+ENV = Env()
+FAILURES = []
+PASSES = 0
+T0 = time.monotonic()
+
+
+# ---------------------------------------------------------------- checks
+
+def check(name, cond, detail=""):
+    """Records one check; prints a line for each failure."""
+    global PASSES
+    if cond:
+        PASSES += 1
+        return True
+    line = f"FAIL: {name}" + (f": {detail}" if detail else "")
+    FAILURES.append(line)
+    print(line, flush=True)
+    return False
+
+
+def check_eq(name, got, want):
+    return check(name, got == want, f"expected {want!r}, got {got!r}")
+
+
+def section(title, fn, *args):
+    """Runs one group of checks; an exception fails the group, the rest go on."""
+    t = time.monotonic()
+    print(f"== {title}", flush=True)
+    try:
+        fn(*args)
+    except Exception as e:  # noqa: BLE001 - a crash in a section is a failure, not the end
+        check(f"{title}: unexpected exception", False, f"{type(e).__name__}: {e}")
+        traceback.print_exc()
+    print(f"   ({time.monotonic() - t:.1f} s)", flush=True)
+
+
+# ---------------------------------------------------------------- servers
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """One synap-server process on its own port and data directory."""
+
+    def __init__(self, name, data_dir=None, extra=(), port=None):
+        self.name = name
+        self.dir = data_dir or os.path.join(ENV.work, name)
+        self.extra = list(extra)
+        self.port = port or free_port()
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout=15):
+        self.starts += 1
+        self.log = os.path.join(ENV.work, f"{self.name}-{self.starts}.log")
+        args = [ENV.server, "--port", str(self.port), "--dir", self.dir, "--threads", "2"] + self.extra
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name}: exited with {self.proc.returncode} at start: {self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.settimeout(2)
+                    s.sendall(b"PING\r\n")
+                    data = s.recv(100)
+                    if data.startswith(b"+PONG") or data.startswith(b"-NOAUTH"):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name}: no PING reply on port {self.port} within {timeout} s: {self.log_tail()}")
+
+    def log_tail(self, n=800):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read()[-n:].decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def client(self, **kw):
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+
+    def raw(self, timeout=5):
+        return RawConn(self.port, timeout)
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait()
+
+    def sigterm(self, timeout=15):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            return None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill9()
+
+
+class Err(str):
+    """An error reply from a raw connection."""
+
+
+class RawConn:
+    """A plain socket with a small RESP2/RESP3 reply reader."""
+
+    def __init__(self, port, timeout=5):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.s.settimeout(timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def _fill(self):
+        d = self.s.recv(65536)
+        if not d:
+            raise EOFError("connection closed by the server")
+        self.buf += d
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return Err(rest.decode(errors="replace"))
+        if t == b":":
+            return int(rest)
+        if t in (b"$", b"="):
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t in (b"*", b"~", b">"):
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        if t == b"%":
+            return {self.reply(): self.reply() for _ in range(int(rest))}
+        if t == b"_":
+            return None
+        if t == b"#":
+            return rest == b"t"
+        if t == b",":
+            return float(rest)
+        raise ValueError(f"unexpected reply line {line!r}")
+
+    def command(self, *args):
+        self.send(encode(*args))
+        return self.reply()
+
+    def read_until_close(self, timeout=3):
+        """All bytes until the server closes; ('...', False) if it did not close in time."""
+        self.s.settimeout(timeout)
+        out = self.buf
+        self.buf = b""
+        try:
+            while True:
+                d = self.s.recv(65536)
+                if not d:
+                    return out, True
+                out += d
+        except (socket.timeout, TimeoutError):
+            return out, False
+        except ConnectionResetError:
+            return out, True
+
+    def close(self):
+        self.s.close()
+
+
+def encode(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def redis_cli(port, *args, extra=(), timeout=15):
+    p = subprocess.run(["redis-cli", "-p", str(port)] + list(extra) + list(args),
+                       capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+# ---------------------------------------------------------------- main
+
+def run(doc, sections):
+    """Runs sections [(title, fn, needs_main_server)] and returns the exit status."""
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    if len(sys.argv) != 2:
+        print(doc, file=sys.stderr)
+        return 2
+    ENV.server = os.path.abspath(sys.argv[1])
+    seed = int(os.environ.get("SYNAP_SERVER_TEST_SEED", time.time_ns() % 1000000007))
+    ENV.rng = random.Random(seed)
+    base = os.environ.get("SYNAP_TEST_TMPDIR") or "/tmp"
+    os.makedirs(base, exist_ok=True)
+    ENV.work = tempfile.mkdtemp(prefix=name + "-", dir=base)
+    print(f"{name}: {ENV.server}, seed {seed} (SYNAP_SERVER_TEST_SEED), dir {ENV.work}, "
+          f"redis-py {redis.__version__}", flush=True)
+    shared = [s for s in sections if s[2]]
+    if shared:
+        main_srv = Server("main")
+        try:
+            main_srv.start()
+        except Exception as e:  # noqa: BLE001
+            check("the server starts and answers PING", False, str(e))
+            return 1
+        try:
+            for title, fn, _ in shared:
+                section(title, fn, main_srv)
+            check("the main server is still running", main_srv.proc.poll() is None,
+                  f"exit status {main_srv.proc.returncode}: {main_srv.log_tail()}")
+        finally:
+            main_srv.stop()
+    for title, fn, _ in sections:
+        if not _:
+            section(title, fn)
+    took = time.monotonic() - T0
+    if FAILURES:
+        print(f"{name}: {len(FAILURES)} of {PASSES + len(FAILURES)} checks FAILED in {took:.1f} s "
+              f"(seed {seed}); work directory kept: {ENV.work}", flush=True)
+        for f in FAILURES:
+            print(f"  {f}")
+        return 1
+    print(f"{name}: all {PASSES} checks passed in {took:.1f} s", flush=True)
+    if os.environ.get("SYNAP_SERVER_TEST_KEEP") != "1":
+        shutil.rmtree(ENV.work, ignore_errors=True)
+    return 0
