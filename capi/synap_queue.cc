@@ -99,6 +99,45 @@ int Pack(const std::vector<Delivery>& ds, synap_message** out, size_t* n) {
   return Ok();
 }
 
+// Publish, ack and nack, waited for (ticket == NULL) or not.
+int PublishOne(synap_db* db, const char* queue, const void* payload, size_t len, int priority, uint64_t delay_ms,
+               int64_t max_retries, const synap_header* headers, size_t header_count, uint64_t* id,
+               synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr, "db is NULL");
+  if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
+  REQUIRE(Valid(payload, len), "payload is NULL with a non-zero length");
+  REQUIRE(headers != nullptr || header_count == 0, "headers is NULL with a non-zero count");
+  REQUIRE(priority >= -1 && priority <= 9, "priority must be 0..9, or -1 for the queue's default");
+  REQUIRE(max_retries >= -1 && max_retries <= UINT32_MAX, "max_retries must be 0..4294967295, or -1 for the queue's");
+  synap::queue::PublishArgs a;
+  a.payload = View(payload, len);
+  a.priority = priority;
+  a.delay_ms = delay_ms;
+  a.max_retries = max_retries;
+  for (size_t i = 0; i < header_count; i++) {
+    REQUIRE(Valid(headers[i].key, headers[i].key_len) && Valid(headers[i].value, headers[i].value_len),
+            "a header pointer is NULL with a non-zero length");
+    a.headers.push_back({std::string(View(headers[i].key, headers[i].key_len)),
+                         std::string(View(headers[i].value, headers[i].value_len))});
+  }
+  auto r = Qs(db)->Publish(queue, std::span(&a, 1), ticket);
+  if (!r.ok()) return From(r.status());
+  if (id != nullptr) *id = r->front();
+  return Ok();
+}
+
+int AckSome(synap_db* db, const char* queue, const uint64_t* ids, size_t n, synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr && ids != nullptr && n > 0, "db and ids must not be NULL, n > 0");
+  if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
+  return From(Qs(db)->Ack(queue, std::span(ids, n), ticket));
+}
+
+int NackOne(synap_db* db, const char* queue, uint64_t id, int requeue, synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr, "db is NULL");
+  if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
+  return From(Qs(db)->Nack(queue, id, requeue != 0, ticket));
+}
+
 }  // namespace
 
 extern "C" {
@@ -182,27 +221,16 @@ int synap_queue_publish(synap_db* db, const char* queue, const void* payload, si
                         uint64_t delay_ms, int64_t max_retries, const synap_header* headers, size_t header_count,
                         uint64_t* id) {
   return Guard([&] {
-    REQUIRE(db != nullptr, "db is NULL");
-    if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
-    REQUIRE(Valid(payload, len), "payload is NULL with a non-zero length");
-    REQUIRE(headers != nullptr || header_count == 0, "headers is NULL with a non-zero count");
-    REQUIRE(priority >= -1 && priority <= 9, "priority must be 0..9, or -1 for the queue's default");
-    REQUIRE(max_retries >= -1 && max_retries <= UINT32_MAX, "max_retries must be 0..4294967295, or -1 for the queue's");
-    synap::queue::PublishArgs a;
-    a.payload = View(payload, len);
-    a.priority = priority;
-    a.delay_ms = delay_ms;
-    a.max_retries = max_retries;
-    for (size_t i = 0; i < header_count; i++) {
-      REQUIRE(Valid(headers[i].key, headers[i].key_len) && Valid(headers[i].value, headers[i].value_len),
-              "a header pointer is NULL with a non-zero length");
-      a.headers.push_back({std::string(View(headers[i].key, headers[i].key_len)),
-                           std::string(View(headers[i].value, headers[i].value_len))});
-    }
-    auto r = Qs(db)->Publish(queue, std::span(&a, 1));
-    if (!r.ok()) return From(r.status());
-    if (id != nullptr) *id = r->front();
-    return Ok();
+    return PublishOne(db, queue, payload, len, priority, delay_ms, max_retries, headers, header_count, id, nullptr);
+  });
+}
+
+int synap_queue_publish_async(synap_db* db, const char* queue, const void* payload, size_t len, int priority,
+                              uint64_t delay_ms, int64_t max_retries, const synap_header* headers,
+                              size_t header_count, uint64_t* id, synap_ticket* ticket) {
+  return Guard([&] {
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return PublishOne(db, queue, payload, len, priority, delay_ms, max_retries, headers, header_count, id, ticket);
   });
 }
 
@@ -239,20 +267,43 @@ int synap_queue_consume(synap_db* db, const char* queue, const char* consumer, u
 }
 
 int synap_queue_ack(synap_db* db, const char* queue, const uint64_t* ids, size_t n) {
+  return Guard([&] { return AckSome(db, queue, ids, n, nullptr); });
+}
+
+int synap_queue_ack_async(synap_db* db, const char* queue, const uint64_t* ids, size_t n, synap_ticket* ticket) {
   return Guard([&] {
-    REQUIRE(db != nullptr && ids != nullptr && n > 0, "db and ids must not be NULL, n > 0");
-    if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
-    Status st = Qs(db)->Ack(queue, std::span(ids, n));
-    return From(st);
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return AckSome(db, queue, ids, n, ticket);
   });
 }
 
 int synap_queue_nack(synap_db* db, const char* queue, uint64_t id, int requeue) {
+  return Guard([&] { return NackOne(db, queue, id, requeue, nullptr); });
+}
+
+int synap_queue_nack_async(synap_db* db, const char* queue, uint64_t id, int requeue, synap_ticket* ticket) {
+  return Guard([&] {
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return NackOne(db, queue, id, requeue, ticket);
+  });
+}
+
+int synap_queue_notify_ready(synap_db* db, const char* queue, synap_queue_ready_fn fn, void* user,
+                             uint64_t* handle) {
+  return Guard([&] {
+    REQUIRE(db != nullptr && fn != nullptr && handle != nullptr, "db, fn and handle must not be NULL");
+    if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
+    auto r = Qs(db)->NotifyReady(queue, [fn, user](const Status& st) { fn(user, st.ok() ? SYNAP_OK : Code(st.code())); });
+    if (!r.ok()) return From(r.status());
+    *handle = *r;
+    return Ok();
+  });
+}
+
+int synap_queue_notify_cancel(synap_db* db, uint64_t handle) {
   return Guard([&] {
     REQUIRE(db != nullptr, "db is NULL");
-    if (int rc = CheckName(queue, "queue"); rc != SYNAP_OK) return rc;
-    Status st = Qs(db)->Nack(queue, id, requeue != 0);
-    return From(st);
+    return Ok(Qs(db)->CancelNotifyReady(handle) ? SYNAP_OK : SYNAP_NOTFOUND);
   });
 }
 

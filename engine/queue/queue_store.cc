@@ -18,7 +18,7 @@ Status QueueSettings::Validate() const {
 }
 
 QueueStore::QueueStore(const QueueStoreOptions& opts) : opts_(opts) {}
-QueueStore::~QueueStore() = default;
+QueueStore::~QueueStore() { Wake({}, Status::Closed("the queue store is closed")); }
 
 int64_t QueueStore::Now() const {
   if (opts_.clock) return opts_.clock();
@@ -74,7 +74,7 @@ Status QueueStore::Delete(std::string_view name) {
   Result<Lsn> lsn = Log(Begin(QueueOp::kDelete, name));
   if (!lsn.ok()) return lsn.status();
   lk.unlock();
-  ready_cv_.notify_all();  // waiting consumers learn the queue is gone
+  Wake(name, Status::NotFound("queue '" + std::string(name) + "' was deleted"));  // waiting consumers learn it
   return Wait(*lsn, nullptr);
 }
 
@@ -152,11 +152,11 @@ Result<std::vector<uint64_t>> QueueStore::Publish(std::string_view name, std::sp
   lk.unlock();
   if (ticket != nullptr) {
     *ticket = *lsn;
-    wal_->OnAcked(*lsn, [this](const Status&) { ready_cv_.notify_all(); });
+    wal_->OnAcked(*lsn, [this, queue = std::string(name)](const Status&) { Wake(queue); });
     return ids;
   }
   SYNAP_RETURN_IF_ERROR(wal_->WaitFor(*lsn));
-  ready_cv_.notify_all();  // deliverable now
+  Wake(name);  // deliverable now
   return ids;
 }
 
@@ -263,7 +263,7 @@ Status QueueStore::Nack(std::string_view name, uint64_t id, bool requeue, Lsn* t
   if (!lsn.ok()) return lsn.status();
   if (!requeue) q.st.nacked++;
   lk.unlock();
-  ready_cv_.notify_all();
+  if (requeue) Wake(name);
   return Wait(*lsn, ticket);
 }
 
@@ -314,12 +314,18 @@ uint64_t QueueStore::Sweep(Queue& q, int64_t now) {
 }
 
 Result<uint64_t> QueueStore::Tick() {
-  std::lock_guard<std::mutex> lk(mu_);
+  std::unique_lock<std::mutex> lk(mu_);
   if (wal_ == nullptr) return uint64_t{0};
   uint64_t moved = 0;
   int64_t now = Now();
-  for (auto& [name, q] : queues_) moved += Sweep(*q, now);
-  if (moved > 0) ready_cv_.notify_all();
+  std::vector<std::string> woken;
+  for (auto& [name, q] : queues_) {
+    uint64_t n = Sweep(*q, now);
+    if (n > 0) woken.push_back(name);
+    moved += n;
+  }
+  lk.unlock();
+  for (const std::string& name : woken) Wake(name);
   return moved;
 }
 
@@ -360,7 +366,7 @@ Result<uint64_t> QueueStore::RequeueDeadLetters(std::string_view name, uint64_t 
   Result<Lsn> lsn = Log(r);
   if (!lsn.ok()) return lsn.status();
   lk.unlock();
-  ready_cv_.notify_all();
+  Wake(name);
   SYNAP_RETURN_IF_ERROR(Wait(*lsn, ticket));
   return uint64_t{ids.size()};
 }
@@ -389,6 +395,69 @@ Result<QueueStats> QueueStore::Stats(std::string_view name) {
   st.ready = q.msgs.size() - st.delayed - st.in_flight - st.dead_lettered;
   st.consumers = q.consumers.size();
   return st;
+}
+
+// ---- waiting without a thread ----
+
+// A message is deliverable when the head of some priority is published
+// durably (the order Consume takes them in: it stops at the first that is not).
+bool QueueStore::Deliverable(const Queue& q) const {
+  Lsn acked = wal_ == nullptr ? 0 : wal_->acked_lsn();
+  for (const auto& level : q.ready)
+    if (!level.empty() && q.msgs.at(level.front()).lsn <= acked) return true;
+  return false;
+}
+
+Result<uint64_t> QueueStore::NotifyReady(std::string_view name, std::function<void(Status)> fn) {
+  uint64_t handle = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    Result<Queue*> q = Find(name);
+    if (!q.ok()) return q.status();
+    {
+      std::lock_guard<std::mutex> wl(waiters_mu_);
+      if (waiters_.size() >= kMaxReadyWaiters)
+        return Status::Busy("too many waiting consumers (" + std::to_string(kMaxReadyWaiters) + ")");
+      handle = next_waiter_++;
+      waiters_.emplace(handle, ReadyWaiter{std::string(name), std::move(fn)});
+    }
+    // Registered before the check, so no wake-up falls between the two: a
+    // change made after the check (an ack advancing acked_lsn, a requeue
+    // under mu_) is followed by a Wake that finds this waiter.
+    if (!Deliverable(**q)) return handle;
+  }
+  std::function<void(Status)> now;
+  {
+    std::lock_guard<std::mutex> wl(waiters_mu_);
+    auto it = waiters_.find(handle);
+    if (it == waiters_.end()) return handle;  // a concurrent Wake took it and runs it
+    now = std::move(it->second.fn);
+    waiters_.erase(it);
+  }
+  now(Status::Ok());
+  return handle;
+}
+
+bool QueueStore::CancelNotifyReady(uint64_t handle) {
+  std::lock_guard<std::mutex> wl(waiters_mu_);
+  return waiters_.erase(handle) > 0;
+}
+
+void QueueStore::Wake(std::string_view queue, const Status& why) {
+  ready_cv_.notify_all();
+  std::vector<std::function<void(Status)>> run;
+  {
+    std::lock_guard<std::mutex> wl(waiters_mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (queue.empty() || it->second.queue == queue) {
+        run.push_back(std::move(it->second.fn));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& fn : run) fn(why);
 }
 
 }  // namespace synap::queue

@@ -49,6 +49,10 @@ inline constexpr size_t kMaxQueueNameBytes = 256;
 inline constexpr size_t kMaxHeaders = 64;
 inline constexpr size_t kMaxHeaderBytes = 64u << 10;  // all of a message's header keys and values
 inline constexpr uint32_t kMaxConsumeBatch = 10000;
+// Registrations of NotifyReady at once: each holds a callback until it runs
+// or is cancelled, so an event loop that forgot to cancel cannot grow memory
+// without bound.
+inline constexpr size_t kMaxReadyWaiters = 100000;
 
 struct QueueSettings {
   uint64_t max_depth = 1'000'000;        // ready + delayed + in flight; a publish past it: Busy "queue full"
@@ -138,6 +142,21 @@ class QueueStore {
 
   Result<QueueStats> Stats(std::string_view name);
 
+  // ---- Waiting without a thread (event loops) ----
+  // Calls fn(Ok) once a message of queue `name` may be deliverable: at once
+  // (on this thread) if one is now, else when a publish is acknowledged or a
+  // message is requeued, revived or falls due (on the thread that made it
+  // so: the committer's, the background tick's, or a caller's). fn(NotFound)
+  // if the queue is deleted, fn(Closed) when the store closes. Exactly once
+  // unless cancelled. A wake-up may find nothing (another consumer was
+  // faster): consume, and register again. fn runs without the store's lock
+  // but must be short and must not call back into the store. NotFound (fn
+  // not called) for a missing queue; Busy past kMaxReadyWaiters.
+  Result<uint64_t> NotifyReady(std::string_view name, std::function<void(Status)> fn);
+  // True if registration `handle` was removed before it ran: its fn never
+  // runs. False if it ran, is running, or never existed.
+  bool CancelNotifyReady(uint64_t handle);
+
   // Background step: requeues deliveries past their deadline, releases due
   // delayed messages, dead-letters expired ones. Returns transitions made.
   Result<uint64_t> Tick();
@@ -157,6 +176,11 @@ class QueueStore {
   Result<Lsn> Log(const std::string& record);
   Status Wait(Lsn lsn, Lsn* ticket);
   Status ApplyRecord(std::span<const uint8_t> record, Lsn lsn);  // under mu_
+  bool Deliverable(const Queue& q) const;                        // under mu_
+  // Wakes blocked consumers and runs the NotifyReady callbacks of `queue`
+  // (every queue's when empty) with `why`. Never called with mu_ held: the
+  // callbacks run outside the store's lock.
+  void Wake(std::string_view queue, const Status& why = Status::Ok());
   uint64_t Sweep(Queue& q, int64_t now);                         // under mu_
 
   QueueStoreOptions opts_;
@@ -165,6 +189,13 @@ class QueueStore {
   std::condition_variable ready_cv_;  // a message may have become deliverable
   std::map<std::string, std::unique_ptr<Queue>, std::less<>> queues_;
   uint64_t next_id_ = 1;
+  struct ReadyWaiter {
+    std::string queue;
+    std::function<void(Status)> fn;
+  };
+  std::mutex waiters_mu_;  // taken after mu_ when both are held, never before
+  std::map<uint64_t, ReadyWaiter> waiters_;
+  uint64_t next_waiter_ = 1;
 };
 
 }  // namespace synap::queue

@@ -194,6 +194,13 @@ PROTOTYPES = {
     "synap_queue_dead_letters": (c_int, [db_p, c_char_p, c_uint64, c_uint32, message_pp, size_p]),
     "synap_queue_requeue_dead": (c_int, [db_p, c_char_p, c_uint64, u64_p]),
     "synap_queue_purge_dead": (c_int, [db_p, c_char_p, u64_p]),
+    # for event loops; unused by this binding (it blocks in consume instead)
+    "synap_queue_publish_async": (c_int, [db_p, c_char_p, c_char_p, c_size_t, c_int, c_uint64, c_int64, header_p,
+                                          c_size_t, u64_p, ticket_p]),
+    "synap_queue_ack_async": (c_int, [db_p, c_char_p, u64_p, c_size_t, ticket_p]),
+    "synap_queue_nack_async": (c_int, [db_p, c_char_p, c_uint64, c_int, ticket_p]),
+    "synap_queue_notify_ready": (c_int, [db_p, c_char_p, READABLE_FN, c_void_p, u64_p]),
+    "synap_queue_notify_cancel": (c_int, [db_p, c_uint64]),
     # pub/sub: a subscription is an opaque pointer
     "synap_subscribe": (c_int, [db_p, c_char_p, c_uint32, c_int, void_pp]),
     "synap_unsubscribe": (c_int, [c_void_p]),
@@ -234,8 +241,12 @@ OPTIONAL = frozenset({
     "synap_stream_notify_readable",
     "synap_stream_create", "synap_stream_delete", "synap_stream_list", "synap_stream_bounds",
     "synap_stream_info_json", "synap_stream_append", "synap_stream_read", "synap_stream_offset_for_time",
-    "synap_stream_compact", "synap_group_commit", "synap_group_committed", "synap_group_lag_json",
+    "synap_stream_compact", "synap_stream_trim", "synap_group_commit", "synap_group_committed",
+    "synap_group_lag_json",
+    "synap_group_commit_async", "synap_group_delete", "synap_group_delete_async",
     "synap_topic_create", "synap_topic_partitions", "synap_topic_produce",
+    "synap_queue_publish_async", "synap_queue_ack_async", "synap_queue_nack_async", "synap_queue_notify_ready",
+    "synap_queue_notify_cancel",
 })
 
 _lock = threading.Lock()

@@ -532,6 +532,43 @@ SYNAP_API int synap_queue_requeue_dead(synap_db* db, const char* queue, uint64_t
 /* Deletes every dead letter; *purged may be NULL. */
 SYNAP_API int synap_queue_purge_dead(synap_db* db, const char* queue, uint64_t* purged);
 
+/* Non-blocking twins of publish, ack and nack for event loops (see
+ * "Non-blocking writes"): they return once the record is ordered in the log,
+ * with a ticket in the same sequence as synap_set_async's; the write holds
+ * once synap_acked() reaches the ticket. A published message is not handed
+ * to any consumer before then. Same arguments and errors as the blocking
+ * calls; SYNAP_EINVAL if ticket is NULL. */
+SYNAP_API int synap_queue_publish_async(synap_db* db, const char* queue, const void* payload, size_t len,
+                                        int priority, uint64_t delay_ms, int64_t max_retries,
+                                        const synap_header* headers, size_t header_count, uint64_t* id,
+                                        synap_ticket* ticket);
+SYNAP_API int synap_queue_ack_async(synap_db* db, const char* queue, const uint64_t* ids, size_t n,
+                                    synap_ticket* ticket);
+SYNAP_API int synap_queue_nack_async(synap_db* db, const char* queue, uint64_t id, int requeue,
+                                     synap_ticket* ticket);
+
+/* Blocking consume without a blocked thread. synap_queue_notify_ready calls
+ * fn(user, result) once a message of `queue` may be deliverable: result
+ * SYNAP_OK when a publish is acknowledged, or a message is requeued,
+ * revived or falls due; SYNAP_NOTFOUND if the queue is deleted;
+ * SYNAP_ECLOSED at synap_close(). Exactly once, unless cancelled. It runs at
+ * once on the calling thread if a message is deliverable already, else on
+ * the thread that made it so (libsynap's commit or background thread, or
+ * another caller's); keep fn short and do not call libsynap from it. A
+ * wake-up can find nothing (another consumer was faster): consume with
+ * wait_ms = 0, and register again if nothing came. *handle identifies the
+ * registration for synap_queue_notify_cancel. Errors: SYNAP_NOTFOUND (no
+ * such queue; fn is not called), SYNAP_EBUSY (100000 registrations pending:
+ * the limit queue.max_ready_waiters), SYNAP_EINVAL. Thread-safe. */
+typedef void (*synap_queue_ready_fn)(void* user, int result);
+SYNAP_API int synap_queue_notify_ready(synap_db* db, const char* queue, synap_queue_ready_fn fn, void* user,
+                                       uint64_t* handle);
+/* Cancels a registration: SYNAP_OK means fn will never run (free what
+ * `user` points to); SYNAP_NOTFOUND means it ran, is running, or never
+ * existed. A loop that gives up waiting (a timeout) cancels, so pending
+ * registrations stay bounded. */
+SYNAP_API int synap_queue_notify_cancel(synap_db* db, uint64_t handle);
+
 /* ==== Pub/sub ====
  *
  * In-memory topics (docs/pubsub.md), nothing durable: a message reaches the

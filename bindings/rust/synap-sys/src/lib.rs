@@ -119,6 +119,9 @@ pub type synap_appended_fn = Option<unsafe extern "C" fn(user: *mut c_void, resu
 /// A room's readability notice (synap_stream_notify_readable): `fn(user, result)`.
 pub type synap_readable_fn = Option<unsafe extern "C" fn(user: *mut c_void, result: c_int)>;
 
+/// A queue's wake-up (synap_queue_notify_ready): `fn(user, result)`.
+pub type synap_queue_ready_fn = Option<unsafe extern "C" fn(user: *mut c_void, result: c_int)>;
+
 /// `synap_header`: a message header, binary key and value.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -426,6 +429,41 @@ extern "C" {
     ) -> c_int;
     pub fn synap_queue_requeue_dead(db: *mut synap_db, queue: *const c_char, id: u64, moved: *mut u64) -> c_int;
     pub fn synap_queue_purge_dead(db: *mut synap_db, queue: *const c_char, purged: *mut u64) -> c_int;
+    pub fn synap_queue_publish_async(
+        db: *mut synap_db,
+        queue: *const c_char,
+        payload: *const c_void,
+        len: usize,
+        priority: c_int,
+        delay_ms: u64,
+        max_retries: i64,
+        headers: *const synap_header,
+        header_count: usize,
+        id: *mut u64,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_queue_ack_async(
+        db: *mut synap_db,
+        queue: *const c_char,
+        ids: *const u64,
+        n: usize,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_queue_nack_async(
+        db: *mut synap_db,
+        queue: *const c_char,
+        id: u64,
+        requeue: c_int,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_queue_notify_ready(
+        db: *mut synap_db,
+        queue: *const c_char,
+        func: synap_queue_ready_fn,
+        user: *mut c_void,
+        handle: *mut u64,
+    ) -> c_int;
+    pub fn synap_queue_notify_cancel(db: *mut synap_db, handle: u64) -> c_int;
 
     // ==== Pub/sub ====
     pub fn synap_subscribe(
