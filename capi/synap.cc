@@ -98,6 +98,61 @@ int OutcomeCode(synap::kv::Outcome o) {
   return Fail(SYNAP_EINTERNAL, "unknown outcome");
 }
 
+int GetDelCommon(synap_db* db, const void* key, size_t klen, void** val, size_t* len, synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr && val != nullptr && len != nullptr, "db, val and len must not be NULL");
+  REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
+  *val = nullptr;
+  *len = 0;
+  std::string v;
+  auto r = Kv(db)->GetDel(View(key, klen), &v, ticket);
+  if (!r.ok()) return From(r.status());
+  if (!*r) return Ok(SYNAP_NOTFOUND);
+  *val = Dup(v);
+  *len = v.size();
+  return Ok();
+}
+
+int AppendCommon(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, uint64_t* new_len,
+                 synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr, "db is NULL");
+  REQUIRE(Valid(key, klen) && Valid(val, vlen), "key or value is NULL with a non-zero length");
+  auto r = Kv(db)->Append(View(key, klen), View(val, vlen), ticket);
+  if (!r.ok()) return From(r.status());
+  if (new_len != nullptr) *new_len = *r;
+  return Ok();
+}
+
+int ExpireCommon(synap_db* db, const void* key, size_t klen, int64_t value, unsigned flags, synap::log::Lsn* ticket) {
+  using synap::kv::ExpireCond;
+  using synap::kv::ExpiryUnit;
+  REQUIRE(db != nullptr, "db is NULL");
+  REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
+  unsigned unit = flags & 0x0fu, cond = flags & 0xf0u;
+  REQUIRE((flags & ~0xffu) == 0, "unknown EXPIRE flag");
+  REQUIRE(unit != 0 && (unit & (unit - 1)) == 0, "exactly one of SYNAP_EXPIRE_SECONDS, MILLIS, AT_SECONDS, AT_MILLIS");
+  REQUIRE((cond & (cond - 1)) == 0, "NX and XX and GT and LT options at the same time are not compatible");
+  ExpiryUnit u = unit == SYNAP_EXPIRE_SECONDS      ? ExpiryUnit::kSeconds
+                 : unit == SYNAP_EXPIRE_MILLIS    ? ExpiryUnit::kMillis
+                 : unit == SYNAP_EXPIRE_AT_SECONDS ? ExpiryUnit::kAtSeconds
+                                                   : ExpiryUnit::kAtMillis;
+  ExpireCond c = cond == SYNAP_EXPIRE_NX   ? ExpireCond::kNx
+                 : cond == SYNAP_EXPIRE_XX ? ExpireCond::kXx
+                 : cond == SYNAP_EXPIRE_GT ? ExpireCond::kGt
+                 : cond == SYNAP_EXPIRE_LT ? ExpireCond::kLt
+                                           : ExpireCond::kAlways;
+  auto r = Kv(db)->Expire(View(key, klen), u, value, c, ticket);
+  if (!r.ok()) return From(r.status());
+  return OutcomeCode(*r);
+}
+
+int PersistCommon(synap_db* db, const void* key, size_t klen, synap::log::Lsn* ticket) {
+  REQUIRE(db != nullptr, "db is NULL");
+  REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
+  auto r = Kv(db)->Persist(View(key, klen), ticket);
+  if (!r.ok()) return From(r.status());
+  return OutcomeCode(*r);
+}
+
 }  // namespace
 
 extern "C" {
@@ -386,19 +441,7 @@ int synap_set_ex(synap_db* db, const void* key, size_t klen, const void* val, si
 }
 
 int synap_getdel(synap_db* db, const void* key, size_t klen, void** val, size_t* len) {
-  return Guard([&] {
-    REQUIRE(db != nullptr && val != nullptr && len != nullptr, "db, val and len must not be NULL");
-    REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
-    *val = nullptr;
-    *len = 0;
-    std::string v;
-    auto r = Kv(db)->GetDel(View(key, klen), &v);
-    if (!r.ok()) return From(r.status());
-    if (!*r) return Ok(SYNAP_NOTFOUND);
-    *val = Dup(v);
-    *len = v.size();
-    return Ok();
-  });
+  return Guard([&] { return GetDelCommon(db, key, klen, val, len, nullptr); });
 }
 
 int synap_del(synap_db* db, size_t n, const void* const* keys, const size_t* klens, uint64_t* deleted) {
@@ -410,14 +453,7 @@ int synap_incrby(synap_db* db, const void* key, size_t klen, int64_t delta, int6
 }
 
 int synap_append(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, uint64_t* new_len) {
-  return Guard([&] {
-    REQUIRE(db != nullptr, "db is NULL");
-    REQUIRE(Valid(key, klen) && Valid(val, vlen), "key or value is NULL with a non-zero length");
-    auto r = Kv(db)->Append(View(key, klen), View(val, vlen));
-    if (!r.ok()) return From(r.status());
-    if (new_len != nullptr) *new_len = *r;
-    return Ok();
-  });
+  return Guard([&] { return AppendCommon(db, key, klen, val, vlen, new_len, nullptr); });
 }
 
 int synap_mset(synap_db* db, size_t n, const void* const* keys, const size_t* klens, const void* const* vals,
@@ -426,38 +462,11 @@ int synap_mset(synap_db* db, size_t n, const void* const* keys, const size_t* kl
 }
 
 int synap_expire(synap_db* db, const void* key, size_t klen, int64_t value, unsigned flags) {
-  using synap::kv::ExpireCond;
-  using synap::kv::ExpiryUnit;
-  return Guard([&] {
-    REQUIRE(db != nullptr, "db is NULL");
-    REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
-    unsigned unit = flags & 0x0fu, cond = flags & 0xf0u;
-    REQUIRE((flags & ~0xffu) == 0, "unknown EXPIRE flag");
-    REQUIRE(unit != 0 && (unit & (unit - 1)) == 0, "exactly one of SYNAP_EXPIRE_SECONDS, MILLIS, AT_SECONDS, AT_MILLIS");
-    REQUIRE((cond & (cond - 1)) == 0, "NX and XX and GT and LT options at the same time are not compatible");
-    ExpiryUnit u = unit == SYNAP_EXPIRE_SECONDS ? ExpiryUnit::kSeconds
-                   : unit == SYNAP_EXPIRE_MILLIS ? ExpiryUnit::kMillis
-                   : unit == SYNAP_EXPIRE_AT_SECONDS ? ExpiryUnit::kAtSeconds
-                                                     : ExpiryUnit::kAtMillis;
-    ExpireCond c = cond == SYNAP_EXPIRE_NX   ? ExpireCond::kNx
-                   : cond == SYNAP_EXPIRE_XX ? ExpireCond::kXx
-                   : cond == SYNAP_EXPIRE_GT ? ExpireCond::kGt
-                   : cond == SYNAP_EXPIRE_LT ? ExpireCond::kLt
-                                             : ExpireCond::kAlways;
-    auto r = Kv(db)->Expire(View(key, klen), u, value, c);
-    if (!r.ok()) return From(r.status());
-    return OutcomeCode(*r);
-  });
+  return Guard([&] { return ExpireCommon(db, key, klen, value, flags, nullptr); });
 }
 
 int synap_persist(synap_db* db, const void* key, size_t klen) {
-  return Guard([&] {
-    REQUIRE(db != nullptr, "db is NULL");
-    REQUIRE(Valid(key, klen), "key is NULL with a non-zero length");
-    auto r = Kv(db)->Persist(View(key, klen));
-    if (!r.ok()) return From(r.status());
-    return OutcomeCode(*r);
-  });
+  return Guard([&] { return PersistCommon(db, key, klen, nullptr); });
 }
 
 int synap_flushall(synap_db* db) {
@@ -499,6 +508,44 @@ int synap_mset_async(synap_db* db, size_t n, const void* const* keys, const size
   return Guard([&] {
     REQUIRE(ticket != nullptr, "ticket is NULL");
     return MsetCommon(db, n, keys, klens, vals, vlens, flags, ticket);
+  });
+}
+
+int synap_set_ex_async(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, unsigned flags,
+                       int64_t expire, void** old, size_t* old_len, synap_ticket* ticket) {
+  return Guard([&] {
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return SetCommon(db, key, klen, val, vlen, flags, expire, old, old_len, ticket);
+  });
+}
+
+int synap_getdel_async(synap_db* db, const void* key, size_t klen, void** val, size_t* len, synap_ticket* ticket) {
+  return Guard([&] {
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return GetDelCommon(db, key, klen, val, len, ticket);
+  });
+}
+
+int synap_append_async(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen, uint64_t* new_len,
+                       synap_ticket* ticket) {
+  return Guard([&] {
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return AppendCommon(db, key, klen, val, vlen, new_len, ticket);
+  });
+}
+
+int synap_expire_async(synap_db* db, const void* key, size_t klen, int64_t value, unsigned flags,
+                       synap_ticket* ticket) {
+  return Guard([&] {
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return ExpireCommon(db, key, klen, value, flags, ticket);
+  });
+}
+
+int synap_persist_async(synap_db* db, const void* key, size_t klen, synap_ticket* ticket) {
+  return Guard([&] {
+    REQUIRE(ticket != nullptr, "ticket is NULL");
+    return PersistCommon(db, key, klen, ticket);
   });
 }
 

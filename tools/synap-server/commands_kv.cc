@@ -1,7 +1,8 @@
-// The KV commands, with Redis's names, argument forms and replies. Writes
-// with a non-blocking twin in the C ABI (SET, DEL, INCR*, MSET) hand their
-// ticket back: the loop holds the reply until it is acknowledged and serves
-// other clients meanwhile. The others call the blocking form.
+// The KV commands, with Redis's names, argument forms and replies. Every
+// write goes through a non-blocking twin in the C ABI (synap_*_async) and
+// hands its ticket back: the loop holds the reply until the ticket is
+// acknowledged and serves other clients meanwhile. FLUSHALL alone waits (it
+// is rare, and its twin would buy nothing).
 #include <cstdlib>
 
 #include "tools/synap-server/commands.h"
@@ -53,9 +54,10 @@ void Set(Context& c) {
     }
   }
   const std::string_view k = c.args[1], v = c.args[2];
-  if (flags & SYNAP_SET_GET) {  // the old value is needed: the blocking form
+  if (flags & SYNAP_SET_GET) {  // the old value comes back at once; the write holds at the ticket
     Buf old;
-    int rc = synap_set_ex(c.db, k.data(), k.size(), v.data(), v.size(), flags, expire, &old.p, &old.n);
+    int rc = synap_set_ex_async(c.db, k.data(), k.size(), v.data(), v.size(), flags, expire, &old.p, &old.n,
+                                &c.ticket);
     if (rc != SYNAP_OK && rc != SYNAP_NOTSET) return ReplyError(c.reply, rc);
     return old.p == nullptr ? c.reply.Null() : c.reply.Bulk(old.view());
   }
@@ -86,15 +88,15 @@ void SetEx(Context& c) {
 
 void GetSet(Context& c) {
   Buf old;
-  int rc = synap_set_ex(c.db, c.args[1].data(), c.args[1].size(), c.args[2].data(), c.args[2].size(), SYNAP_SET_GET,
-                        0, &old.p, &old.n);
+  int rc = synap_set_ex_async(c.db, c.args[1].data(), c.args[1].size(), c.args[2].data(), c.args[2].size(),
+                              SYNAP_SET_GET, 0, &old.p, &old.n, &c.ticket);
   if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
   old.p == nullptr ? c.reply.Null() : c.reply.Bulk(old.view());
 }
 
 void GetDel(Context& c) {
   Buf v;
-  int rc = synap_getdel(c.db, c.args[1].data(), c.args[1].size(), &v.p, &v.n);
+  int rc = synap_getdel_async(c.db, c.args[1].data(), c.args[1].size(), &v.p, &v.n, &c.ticket);
   if (rc == SYNAP_NOTFOUND) return c.reply.Null();
   if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
   c.reply.Bulk(v.view());
@@ -180,7 +182,8 @@ void IncrBy(Context& c) {
 
 void Append(Context& c) {
   uint64_t n = 0;
-  int rc = synap_append(c.db, c.args[1].data(), c.args[1].size(), c.args[2].data(), c.args[2].size(), &n);
+  int rc = synap_append_async(c.db, c.args[1].data(), c.args[1].size(), c.args[2].data(), c.args[2].size(), &n,
+                              &c.ticket);
   if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
   c.reply.Integer(static_cast<int64_t>(n));
 }
@@ -207,7 +210,7 @@ void Expire(Context& c) {
     else if (o == "LT") flags |= SYNAP_EXPIRE_LT;
     else return c.reply.Error("ERR Unsupported option " + std::string(c.args[i]));
   }
-  int rc = synap_expire(c.db, c.args[1].data(), c.args[1].size(), v, flags);
+  int rc = synap_expire_async(c.db, c.args[1].data(), c.args[1].size(), v, flags, &c.ticket);
   if (rc == SYNAP_NOTFOUND || rc == SYNAP_NOTSET) return c.reply.Integer(0);
   if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
   c.reply.Integer(1);
@@ -223,7 +226,7 @@ void Ttl(Context& c) {
 }
 
 void Persist(Context& c) {
-  int rc = synap_persist(c.db, c.args[1].data(), c.args[1].size());
+  int rc = synap_persist_async(c.db, c.args[1].data(), c.args[1].size(), &c.ticket);
   if (rc == SYNAP_NOTFOUND || rc == SYNAP_NOTSET) return c.reply.Integer(0);
   if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
   c.reply.Integer(1);
@@ -287,14 +290,14 @@ void Scan(Context& c) {
 void AddKvCommands(std::vector<CommandSpec>* t) {
   t->insert(t->end(), {
                           {"GET", 2, Get},           {"SET", -3, Set, false, true},         {"SETNX", 3, SetNx, false, true},
-                          {"SETEX", 4, SetEx, false, true},       {"PSETEX", 4, SetEx, false, true},     {"GETSET", 3, GetSet},
-                          {"GETDEL", 2, GetDel},     {"DEL", -2, Del, false, true},         {"UNLINK", -2, Del, false, true},
+                          {"SETEX", 4, SetEx, false, true},       {"PSETEX", 4, SetEx, false, true},     {"GETSET", 3, GetSet, false, true},
+                          {"GETDEL", 2, GetDel, false, true},     {"DEL", -2, Del, false, true},         {"UNLINK", -2, Del, false, true},
                           {"EXISTS", -2, Exists},    {"MGET", -2, MGet},       {"MSET", -3, MSet, false, true},
                           {"MSETNX", -3, MSet, false, true},      {"INCR", 2, IncrBy, false, true},      {"DECR", 2, IncrBy, false, true},
-                          {"INCRBY", 3, IncrBy, false, true},     {"DECRBY", 3, IncrBy, false, true},    {"APPEND", 3, Append},
-                          {"STRLEN", 2, Strlen},     {"EXPIRE", -3, Expire},   {"PEXPIRE", -3, Expire},
-                          {"EXPIREAT", -3, Expire},  {"PEXPIREAT", -3, Expire}, {"TTL", 2, Ttl},
-                          {"PTTL", 2, Ttl},          {"PERSIST", 2, Persist},  {"TYPE", 2, Type},
+                          {"INCRBY", 3, IncrBy, false, true},     {"DECRBY", 3, IncrBy, false, true},    {"APPEND", 3, Append, false, true},
+                          {"STRLEN", 2, Strlen},     {"EXPIRE", -3, Expire, false, true},   {"PEXPIRE", -3, Expire, false, true},
+                          {"EXPIREAT", -3, Expire, false, true},  {"PEXPIREAT", -3, Expire, false, true}, {"TTL", 2, Ttl},
+                          {"PTTL", 2, Ttl},          {"PERSIST", 2, Persist, false, true},  {"TYPE", 2, Type},
                           {"KEYS", 2, Keys},         {"SCAN", -2, Scan},
                       });
 }

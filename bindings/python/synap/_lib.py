@@ -175,6 +175,12 @@ PROTOTYPES = {
     "synap_del_async": (c_int, [db_p, c_size_t, keys_p, lens_p, u64_p, ticket_p]),
     "synap_incrby_async": (c_int, [db_p, c_char_p, c_size_t, c_int64, i64_p, ticket_p]),
     "synap_mset_async": (c_int, [db_p, c_size_t, keys_p, lens_p, keys_p, lens_p, c_uint, ticket_p]),
+    "synap_set_ex_async": (c_int, [db_p, c_char_p, c_size_t, c_char_p, c_size_t, c_uint, c_int64, void_pp, size_p,
+                                   ticket_p]),
+    "synap_getdel_async": (c_int, [db_p, c_char_p, c_size_t, void_pp, size_p, ticket_p]),
+    "synap_append_async": (c_int, [db_p, c_char_p, c_size_t, c_char_p, c_size_t, u64_p, ticket_p]),
+    "synap_expire_async": (c_int, [db_p, c_char_p, c_size_t, c_int64, c_uint, ticket_p]),
+    "synap_persist_async": (c_int, [db_p, c_char_p, c_size_t, ticket_p]),
     "synap_acked": (c_int, [db_p, ticket_p]),
     "synap_wait": (c_int, [db_p, ticket_t]),
     "synap_event_fd": (c_int, [db_p, POINTER(c_int)]),
@@ -246,7 +252,8 @@ OPTIONAL = frozenset({
     "synap_group_commit_async", "synap_group_delete", "synap_group_delete_async",
     "synap_topic_create", "synap_topic_partitions", "synap_topic_produce",
     "synap_queue_publish_async", "synap_queue_ack_async", "synap_queue_nack_async", "synap_queue_notify_ready",
-    "synap_queue_notify_cancel",
+    "synap_queue_notify_cancel", "synap_set_ex_async", "synap_getdel_async", "synap_append_async",
+    "synap_expire_async", "synap_persist_async",
 })
 
 _lock = threading.Lock()

@@ -395,7 +395,7 @@ SYNAP_API int synap_flushall(synap_db* db);
  * nothing (NOTSET, DEL of absent keys) returns the ticket of the pending
  * write its answer rests on, or 0 when it rests only on acknowledged state.
  * SYNAP_SET_GET is refused (SYNAP_EINVAL) by synap_set_async: the old value
- * has nowhere to go. MSET with n = 0 is SYNAP_EINVAL; DEL, EXISTS and MGET
+ * has nowhere to go; synap_set_ex_async takes it (GETSET, SET ... GET). MSET with n = 0 is SYNAP_EINVAL; DEL, EXISTS and MGET
  * with n = 0 succeed and do nothing. Callbacks still pending at
  * synap_close() run before it returns, with SYNAP_OK if the close flushed
  * their writes or the error that stopped it.
@@ -410,6 +410,19 @@ SYNAP_API int synap_incrby_async(synap_db* db, const void* key, size_t klen, int
                                  synap_ticket* ticket);
 SYNAP_API int synap_mset_async(synap_db* db, size_t n, const void* const* keys, const size_t* klens,
                                const void* const* vals, const size_t* vlens, unsigned flags, synap_ticket* ticket);
+/* The twins of synap_set_ex (SYNAP_SET_GET allowed: *old is the value the
+ * write replaced, malloc'd), synap_getdel (*val the value it deleted),
+ * synap_append (*new_len), synap_expire and synap_persist (the same return
+ * codes: SYNAP_NOTSET, SYNAP_NOTFOUND). */
+SYNAP_API int synap_set_ex_async(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen,
+                                 unsigned flags, int64_t expire, void** old, size_t* old_len, synap_ticket* ticket);
+SYNAP_API int synap_getdel_async(synap_db* db, const void* key, size_t klen, void** val, size_t* len,
+                                 synap_ticket* ticket);
+SYNAP_API int synap_append_async(synap_db* db, const void* key, size_t klen, const void* val, size_t vlen,
+                                 uint64_t* new_len, synap_ticket* ticket);
+SYNAP_API int synap_expire_async(synap_db* db, const void* key, size_t klen, int64_t value, unsigned flags,
+                                 synap_ticket* ticket);
+SYNAP_API int synap_persist_async(synap_db* db, const void* key, size_t klen, synap_ticket* ticket);
 
 /* Sets *acked to the highest ticket acknowledged so far. Returns SYNAP_OK, or
  * the error that turned the log read-only (tickets above *acked will never

@@ -371,6 +371,44 @@ extern "C" {
         flags: c_uint,
         ticket: *mut synap_ticket,
     ) -> c_int;
+    pub fn synap_set_ex_async(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *const c_void,
+        vlen: usize,
+        flags: c_uint,
+        expire: i64,
+        old: *mut *mut c_void,
+        old_len: *mut usize,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_getdel_async(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *mut *mut c_void,
+        len: *mut usize,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_append_async(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        val: *const c_void,
+        vlen: usize,
+        new_len: *mut u64,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_expire_async(
+        db: *mut synap_db,
+        key: *const c_void,
+        klen: usize,
+        value: i64,
+        flags: c_uint,
+        ticket: *mut synap_ticket,
+    ) -> c_int;
+    pub fn synap_persist_async(db: *mut synap_db, key: *const c_void, klen: usize, ticket: *mut synap_ticket) -> c_int;
     pub fn synap_acked(db: *mut synap_db, acked: *mut synap_ticket) -> c_int;
     pub fn synap_wait(db: *mut synap_db, ticket: synap_ticket) -> c_int;
     pub fn synap_event_fd(db: *mut synap_db, fd: *mut c_int) -> c_int;
