@@ -223,6 +223,18 @@ int synap_stream_compact(synap_db* db, const char* room, uint64_t* dropped) {
   });
 }
 
+int synap_stream_trim(synap_db* db, const char* room, uint64_t before, uint64_t* removed, uint64_t* earliest) {
+  return Guard([&] {
+    REQUIRE(db != nullptr, "db is NULL");
+    if (int rc = CheckRoom(room, "room"); rc != SYNAP_OK) return rc;
+    auto r = db->db->streams().TrimBefore(room, before);
+    if (!r.ok()) return From(r.status());
+    if (removed != nullptr) *removed = r->events;
+    if (earliest != nullptr) *earliest = r->earliest_offset;
+    return Ok();
+  });
+}
+
 int synap_group_commit(synap_db* db, const char* group, const char* room, uint64_t offset) {
   return Guard([&] {
     REQUIRE(db != nullptr && group != nullptr, "db and group must not be NULL");
@@ -239,6 +251,35 @@ int synap_group_committed(synap_db* db, const char* group, const char* room, uin
     if (!r.ok()) return From(r.status());
     *offset = *r;
     return Ok();
+  });
+}
+
+int synap_group_commit_async(synap_db* db, const char* group, const char* room, uint64_t offset,
+                             synap_appended_fn fn, void* user) {
+  return Guard([&] {
+    REQUIRE(db != nullptr && group != nullptr && fn != nullptr, "db, group and fn must not be NULL");
+    if (int rc = CheckRoom(room, "room"); rc != SYNAP_OK) return rc;
+    return From(db->db->streams().CommitOffsetAsync(group, room, offset, [fn, user, offset](Status s) {
+      fn(user, s.ok() ? SYNAP_OK : Code(s.code()), offset);
+    }));
+  });
+}
+
+int synap_group_delete(synap_db* db, const char* group, const char* room) {
+  return Guard([&] {
+    REQUIRE(db != nullptr && group != nullptr, "db and group must not be NULL");
+    if (int rc = CheckRoom(room, "room"); rc != SYNAP_OK) return rc;
+    return From(db->db->streams().DeleteCommit(group, room));
+  });
+}
+
+int synap_group_delete_async(synap_db* db, const char* group, const char* room, synap_appended_fn fn, void* user) {
+  return Guard([&] {
+    REQUIRE(db != nullptr && group != nullptr && fn != nullptr, "db, group and fn must not be NULL");
+    if (int rc = CheckRoom(room, "room"); rc != SYNAP_OK) return rc;
+    return From(db->db->streams().DeleteCommitAsync(group, room, [fn, user](Status s) {
+      fn(user, s.ok() ? SYNAP_OK : Code(s.code()), 0);
+    }));
   });
 }
 

@@ -298,6 +298,10 @@ bool Room::WaitForData(uint64_t from, uint32_t wait_ms) {
 
 uint64_t Room::earliest_offset() const {
   std::lock_guard lk(mu_);
+  return EarliestLocked();
+}
+
+uint64_t Room::EarliestLocked() const {
   return segs_.empty() ? next_offset() : std::min(log_start_, segs_.begin()->first);
 }
 
@@ -317,7 +321,11 @@ RoomInfo Room::Info() const {
 Status Room::Close() {
   if (closed_.exchange(true)) return Status::Ok();
   NotifyWaiters();
-  Status st = opened_ ? WriteIndexes() : Status::Ok();  // never from a failed recovery
+  Status st;
+  if (opened_) {  // never from a failed recovery; not beside a trim or compaction in progress
+    std::lock_guard mk(maint_mu_);
+    st = WriteIndexes();
+  }
   Status ws = wal_ ? wal_->Close() : Status::Ok();
   return ws.ok() ? st : ws;
 }

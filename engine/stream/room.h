@@ -16,7 +16,8 @@
 // further, so a reader never sees an event a crash could take back.
 //
 // Thread-safety: every method may be called from any thread. Maintenance
-// (retention, compaction, index files) must run on one thread at a time.
+// (retention, trimming, compaction, index files) runs one operation at a
+// time per room: each takes the room's maintenance lock.
 #pragma once
 
 #include <atomic>
@@ -59,6 +60,13 @@ struct EventBatch {
   uint64_t next_offset = 0;  // where the next read should start
   uint64_t high_watermark = 0;  // the room's next_offset() when read
   void Clear() { bytes.clear(), events.clear(), headers.clear(); }
+};
+
+// What deleting a room's oldest segments did (Room::TrimBefore).
+struct Trimmed {
+  uint64_t events = 0;           // how far the earliest offset moved (offsets compaction had emptied count too)
+  uint64_t segments = 0;         // segment files deleted
+  uint64_t earliest_offset = 0;  // the room's first kept offset afterwards
 };
 
 struct RoomInfo {
@@ -114,10 +122,19 @@ class Room {
   const std::string& name() const { return name_; }
   const RoomSettings& settings() const { return settings_; }
 
-  // ---- maintenance (one thread at a time) ----
+  // ---- maintenance (one operation at a time per room; each waits for the one in progress) ----
   // Deletes whole sealed segments past retention_bytes / retention_ms.
   // Returns how many.
   Result<uint64_t> ApplyRetention(int64_t now_ms);
+  // Deletes every sealed segment all of whose events are below `offset`
+  // (Kafka's DeleteRecords, Redis's XTRIM ~), whatever the cleanup policy,
+  // through retention's path: durable when it returns, and safe against
+  // reads and appends in progress. Approximate by design: a segment is the
+  // unit of deletion, so events below `offset` that share a segment with
+  // one at or above it stay; the newest segment is never deleted, and
+  // `offset` is taken as at most the high watermark. Offsets never change;
+  // the earliest offset becomes the first kept segment's base.
+  Result<Trimmed> TrimBefore(uint64_t offset);
   // Rewrites sealed segments keeping only the latest event per key (events
   // without a key are kept); offsets do not change. Returns events dropped.
   Result<uint64_t> Compact(uint64_t max_keys);
@@ -153,6 +170,13 @@ class Room {
   bool WaitForData(uint64_t from, uint32_t wait_ms);
   Status WriteIndexes();
   void NotifyWaiters();
+  uint64_t EarliestLocked() const;  // caller holds mu_
+  // Retention's and TrimBefore's one deletion path: takes the oldest sealed
+  // segments off the room while drop(segment, its successor's base, bytes
+  // of it and every later segment) says so, then deletes their files. The
+  // caller holds maint_mu_.
+  using DropTest = std::function<bool(const Segment& seg, uint64_t successor, uint64_t bytes_from_here)>;
+  Result<Trimmed> DropOldestSegments(const DropTest& drop);
   struct LatestKeys;  // key hash -> latest offset
   Status CompactSegment(const std::shared_ptr<Segment>& seg, const LatestKeys& latest, uint64_t* dropped);
 
@@ -165,6 +189,10 @@ class Room {
 
   std::mutex append_mu_;     // orders appends with pending_ts_
   int64_t ts_appended_max_ = INT64_MIN;  // running max timestamp of appended events
+
+  // One maintenance operation at a time (retention, trim, compaction, index
+  // files, the close): taken before mu_, never by the committer thread.
+  std::mutex maint_mu_;
 
   mutable std::mutex mu_;    // guards what follows
   std::map<uint64_t, std::shared_ptr<Segment>> segs_;  // by base offset

@@ -1,5 +1,5 @@
-// Room maintenance, run by one thread at a time (the store's background
-// pass): index files for sealed segments, retention, compaction.
+// Room maintenance, one operation at a time per room (maint_mu_): index
+// files for sealed segments, retention and trimming, compaction.
 #include <xxhash.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@ namespace synap::stream {
 
 Status Room::PersistIndexes() {
   if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
+  std::lock_guard mk(maint_mu_);
   return WriteIndexes();
 }
 
@@ -49,19 +50,40 @@ Result<uint64_t> Room::ApplyRetention(int64_t now_ms) {
   if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
   if (settings_.cleanup == Cleanup::kCompact) return 0;
   if (settings_.retention_bytes == 0 && settings_.retention_ms == 0) return 0;
+  std::lock_guard mk(maint_mu_);
+  Result<Trimmed> t = DropOldestSegments([&](const Segment& s, uint64_t, uint64_t bytes_from_here) {
+    bool too_big = settings_.retention_bytes != 0 && bytes_from_here > settings_.retention_bytes;
+    bool too_old = settings_.retention_ms != 0 && s.idx.max_ts != INT64_MIN &&
+                   s.idx.max_ts < now_ms - static_cast<int64_t>(settings_.retention_ms);
+    return too_big || too_old;
+  });
+  if (!t.ok()) return t.status();
+  return t->segments;
+}
+
+// A segment goes when its successor starts at or below `offset`: then all
+// its events are below it. Clamping to the high watermark keeps every
+// deleted event acknowledged (an unacknowledged batch may already have
+// sealed the segment before it).
+Result<Trimmed> Room::TrimBefore(uint64_t offset) {
+  if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
+  std::lock_guard mk(maint_mu_);
+  uint64_t before = std::min(offset, next_offset());
+  return DropOldestSegments([before](const Segment&, uint64_t successor, uint64_t) { return successor <= before; });
+}
+
+Result<Trimmed> Room::DropOldestSegments(const DropTest& drop) {
   std::vector<std::shared_ptr<Segment>> gone;
+  Trimmed t;
   uint64_t cutoff = 0;
   {
     std::lock_guard lk(mu_);
-    uint64_t total = 0;
-    for (const auto& [base, seg] : segs_) total += seg->idx.end_position;
+    uint64_t earliest = EarliestLocked();
+    uint64_t bytes = 0;
+    for (const auto& [base, seg] : segs_) bytes += seg->idx.end_position;
     for (auto it = segs_.begin(); it != segs_.end() && std::next(it) != segs_.end(); ++it) {
-      const Segment& s = *it->second;
-      bool too_big = settings_.retention_bytes != 0 && total > settings_.retention_bytes;
-      bool too_old = settings_.retention_ms != 0 && s.idx.max_ts != INT64_MIN &&
-                     s.idx.max_ts < now_ms - static_cast<int64_t>(settings_.retention_ms);
-      if (!too_big && !too_old) break;
-      total -= s.idx.end_position;
+      if (!drop(*it->second, std::next(it)->first, bytes)) break;
+      bytes -= it->second->idx.end_position;
       cutoff = std::next(it)->first;
       gone.push_back(it->second);
     }
@@ -69,12 +91,18 @@ Result<uint64_t> Room::ApplyRetention(int64_t now_ms) {
     // file) already or finds it gone and gets OutOfRange.
     for (const auto& seg : gone) segs_.erase(seg->base);
     if (!gone.empty()) log_start_ = cutoff;
+    t.earliest_offset = EarliestLocked();
+    t.events = gone.empty() ? 0 : t.earliest_offset - earliest;
+    t.segments = gone.size();
   }
-  if (gone.empty()) return 0;
+  if (gone.empty()) return t;
+  // Oldest first, then the directory is synced: a crash leaves a shorter
+  // prefix deleted, never a hole, and the next open starts at the oldest
+  // file left.
   Result<uint64_t> removed = wal_->RemoveSegmentsBelow(cutoff + 1);
-  if (!removed.ok()) return removed.status();
+  if (!removed.ok()) return removed.status().WithContext("room " + name_);
   for (const auto& seg : gone) RemoveIndexFiles(io_, dir_, seg->base);
-  return gone.size();
+  return t;
 }
 
 bool Room::CompactionDue() const {
@@ -106,6 +134,7 @@ struct Room::LatestKeys : std::unordered_map<XXH128_hash_t, uint64_t, KeyHash, K
 // it. Appends go on meanwhile: only sealed segments are touched.
 Result<uint64_t> Room::Compact(uint64_t max_keys) {
   if (closed_.load()) return Status::Closed("room " + name_ + " is closed");
+  std::lock_guard mk(maint_mu_);
   std::vector<std::shared_ptr<Segment>> sealed;
   {
     std::lock_guard lk(mu_);

@@ -322,7 +322,22 @@ Status StreamStore::AppendMeta(const std::string& key, const std::string& value,
   return Status::Ok();
 }
 
-Status StreamStore::CommitOffset(const std::string& group, const std::string& room, uint64_t offset) {
+// The meta room orders entries, and ApplyMeta keeps a key's entry of the
+// highest meta offset, so commits take effect in the order they were logged
+// whichever acknowledgement callback runs first.
+Status StreamStore::AppendMetaAsync(const std::string& key, const std::string& value,
+                                    std::function<void(Status)> done) {
+  EventIn e;
+  e.key = key;
+  e.payload = value;
+  return meta_->AppendAsync(std::span<const EventIn>(&e, 1),
+                            [this, key, value, done = std::move(done)](Status st, uint64_t at) {
+                              if (st.ok()) ApplyMeta(key, value, at);
+                              done(st);
+                            });
+}
+
+Status StreamStore::CheckCommit(const std::string& group, const std::string& room, uint64_t offset) {
   SYNAP_RETURN_IF_ERROR(ValidateGroupName(group));
   Result<std::shared_ptr<Room>> r = Find(room, false);
   if (!r.ok()) return r.status();
@@ -330,11 +345,50 @@ Status StreamStore::CommitOffset(const std::string& group, const std::string& ro
   if (offset > next)
     return Status::OutOfRange("offset " + std::to_string(offset) + " is beyond the end of room " + room +
                               " (next offset " + std::to_string(next) + ")");
+  return Status::Ok();
+}
+
+Status StreamStore::CommitOffset(const std::string& group, const std::string& room, uint64_t offset) {
+  SYNAP_RETURN_IF_ERROR(CheckCommit(group, room, offset));
   std::string key = CommitKey(group, room), value = Fixed(offset, 8);
   uint64_t at = 0;
   SYNAP_RETURN_IF_ERROR(AppendMeta(key, value, &at));
   ApplyMeta(key, value, at);
   return Status::Ok();
+}
+
+Status StreamStore::CommitOffsetAsync(const std::string& group, const std::string& room, uint64_t offset,
+                                      std::function<void(Status)> done) {
+  SYNAP_RETURN_IF_ERROR(CheckCommit(group, room, offset));
+  return AppendMetaAsync(CommitKey(group, room), Fixed(offset, 8), std::move(done));
+}
+
+// A tombstone is an empty value (ApplyMeta marks the commit deleted). The
+// check and the append are not atomic: two deletes at once both log a
+// tombstone, which is harmless.
+Status StreamStore::CheckDeleteCommit(const std::string& group, const std::string& room) {
+  SYNAP_RETURN_IF_ERROR(ValidateGroupName(group));
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(room));
+  std::lock_guard lk(meta_mu_);
+  auto it = commits_.find({group, room});
+  if (it == commits_.end() || it->second.deleted)
+    return Status::NotFound("group " + group + " has committed no offset for room " + room);
+  return Status::Ok();
+}
+
+Status StreamStore::DeleteCommit(const std::string& group, const std::string& room) {
+  SYNAP_RETURN_IF_ERROR(CheckDeleteCommit(group, room));
+  std::string key = CommitKey(group, room);
+  uint64_t at = 0;
+  SYNAP_RETURN_IF_ERROR(AppendMeta(key, "", &at));
+  ApplyMeta(key, "", at);
+  return Status::Ok();
+}
+
+Status StreamStore::DeleteCommitAsync(const std::string& group, const std::string& room,
+                                      std::function<void(Status)> done) {
+  SYNAP_RETURN_IF_ERROR(CheckDeleteCommit(group, room));
+  return AppendMetaAsync(CommitKey(group, room), "", std::move(done));
 }
 
 Result<uint64_t> StreamStore::CommittedOffset(const std::string& group, const std::string& room) {
@@ -442,6 +496,12 @@ Result<uint64_t> StreamStore::Compact(const std::string& room) {
     maint_.events_compacted += *dropped;
   }
   return dropped;
+}
+
+Result<Trimmed> StreamStore::TrimBefore(const std::string& room, uint64_t offset) {
+  Result<std::shared_ptr<Room>> r = Find(room, false);
+  if (!r.ok()) return r.status();
+  return (*r)->TrimBefore(offset);
 }
 
 void StreamStore::Maintain(int64_t now_ms) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,20 @@ class StreamStore {
   // Durably records that `group` will next read `offset` of `room`.
   // NotFound (room), OutOfRange (offset beyond the room's end), InvalidArgument (group name).
   Status CommitOffset(const std::string& group, const std::string& room, uint64_t offset);
+  // CommitOffset without waiting: returns once the commit is ordered in the
+  // meta room; done(status) runs once it is durable (and visible to
+  // CommittedOffset) or the meta room's log failed — on the committer thread,
+  // or at once on this one. An error before anything was logged (the ones
+  // CommitOffset returns) is returned, and done is not called. Commits of one
+  // (group, room) take effect in the order they were ordered here.
+  Status CommitOffsetAsync(const std::string& group, const std::string& room, uint64_t offset,
+                           std::function<void(Status)> done);
+  // Forgets the group's commit for the room (a tombstone in the meta room,
+  // as DeleteRoom writes for each of a room's commits). NotFound when the
+  // group has no commit for it; the room itself need not exist any more.
+  Status DeleteCommit(const std::string& group, const std::string& room);
+  // DeleteCommit without waiting, as CommitOffsetAsync.
+  Status DeleteCommitAsync(const std::string& group, const std::string& room, std::function<void(Status)> done);
   // NotFound when the group has committed nothing for the room.
   Result<uint64_t> CommittedOffset(const std::string& group, const std::string& room);
   // Every (group, room) commit; of one group when `group` is not empty.
@@ -97,6 +112,11 @@ class StreamStore {
   // ---- maintenance ----
   // Compacts a room now (whatever its cleanup policy); returns events dropped.
   Result<uint64_t> Compact(const std::string& room);
+  // Room::TrimBefore on a room: deletes its sealed segments whose events are
+  // all below `offset`. NotFound (no such room), InvalidArgument (a bad name,
+  // "__meta" included: the store's own room is not the user's to trim).
+  // Waits only for a maintenance operation on this same room.
+  Result<Trimmed> TrimBefore(const std::string& room, uint64_t offset);
   // One pass over every room: index files, retention, due compactions.
   // Called by the engine's background thread every stream.maintenance_ms.
   void Maintain(int64_t now_ms);
@@ -116,6 +136,11 @@ class StreamStore {
   Status RemoveTree(const std::string& dir);
   Status DeleteClosedRoom(const std::string& name, const std::shared_ptr<Room>& room);
   Status AppendMeta(const std::string& key, const std::string& value, uint64_t* offset);
+  // Logs key -> value in the meta room and applies it once durable.
+  Status AppendMetaAsync(const std::string& key, const std::string& value, std::function<void(Status)> done);
+  // The checks CommitOffset makes before logging anything.
+  Status CheckCommit(const std::string& group, const std::string& room, uint64_t offset);
+  Status CheckDeleteCommit(const std::string& group, const std::string& room);
   void ApplyMeta(std::string_view key, std::string_view value, uint64_t meta_offset);
 
   wal::GroupCommitter* committer_;

@@ -16,9 +16,11 @@
  *     it and below the earliest kept offset), blocking reads (timeout, and
  *     woken by an append), bounds, info JSON, offset_for_time (running
  *     maximum), compaction (cleanup=compact: latest event per key kept,
- *     offsets unchanged), retention, consumer groups (commit, committed,
+ *     offsets unchanged), retention, trimming (whole segments below an
+ *     offset, kept across a reopen), consumer groups (commit, committed,
  *     lag JSON; SYNAP_NOTFOUND before a commit, SYNAP_ERANGE beyond the
- *     end), partitioned topics (same key -> same partition, round-robin
+ *     end; the non-blocking commit, in order with its callbacks; deleting
+ *     a group's commit, kept across a reopen), partitioned topics (same key -> same partition, round-robin
  *     without a key), delete, and everything after a close and reopen;
  *   - pub/sub delivered to a callback: messages in order, then one last
  *     call with topic == NULL at synap_unsubscribe; synap_subscription_next
@@ -285,6 +287,8 @@ static void test_bad_input(synap_db* db) {
   EXPECT_ERR(SYNAP_EINVAL, synap_stream_offset_for_time(db, "r", 0, NULL));
   EXPECT_ERR(SYNAP_EINVAL, synap_stream_compact(NULL, "r", &dropped));
   EXPECT_ERR(SYNAP_EINVAL, synap_stream_compact(db, NULL, &dropped));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_trim(NULL, "r", 0, &dropped, &earliest));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_trim(db, NULL, 0, &dropped, &earliest));
   EXPECT_ERR(SYNAP_EINVAL, synap_group_commit(NULL, "g", "r", 0));
   EXPECT_ERR(SYNAP_EINVAL, synap_group_commit(db, NULL, "r", 0));
   EXPECT_ERR(SYNAP_EINVAL, synap_group_commit(db, "g", NULL, 0));
@@ -313,6 +317,7 @@ static void test_bad_input(synap_db* db) {
   CHECK(out == NULL);
   EXPECT_RC(SYNAP_NOTFOUND, synap_stream_offset_for_time(db, "r", 0, &off));
   EXPECT_RC(SYNAP_NOTFOUND, synap_stream_compact(db, "r", &dropped));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_trim(db, "r", 5, &dropped, &earliest));
   EXPECT_RC(SYNAP_NOTFOUND, synap_group_commit(db, "g", "r", 0));
   EXPECT_RC(SYNAP_NOTFOUND, synap_group_committed(db, "g", "r", &off));
   EXPECT_RC(SYNAP_NOTFOUND, synap_topic_partitions(db, "t", &parts));
@@ -330,6 +335,7 @@ static void test_bad_input(synap_db* db) {
     EXPECT_ERR_NAME(SYNAP_EINVAL, n, synap_stream_read(db, n, 0, 0, 0, 0, &out));
     EXPECT_ERR_NAME(SYNAP_EINVAL, n, synap_stream_offset_for_time(db, n, 0, &off));
     EXPECT_ERR_NAME(SYNAP_EINVAL, n, synap_stream_compact(db, n, &dropped));
+    EXPECT_ERR_NAME(SYNAP_EINVAL, n, synap_stream_trim(db, n, 5, &dropped, &earliest)); /* "__meta" too */
     EXPECT_ERR_NAME(SYNAP_EINVAL, n, synap_group_commit(db, "g", n, 0));
     EXPECT_ERR_NAME(SYNAP_EINVAL, n, synap_group_committed(db, "g", n, &off));
     EXPECT_ERR_NAME(SYNAP_EINVAL, n, synap_topic_create(db, n, 2, NULL));
@@ -777,6 +783,151 @@ static void test_compact(synap_db* db) {
 
 /* ---- consumer groups ----------------------------------------------------- */
 
+/* ---- trimming ------------------------------------------------------------ */
+
+static uint64_t g_trim_earliest;
+
+/* synap_stream_trim: whole segments below the offset go, offsets stay, the
+ * newest segment stays; 64 KiB segments hold about 18 of these events. */
+static void test_trim(synap_db* db) {
+  static char payload[3000];
+  synap_event_in e[4];
+  synap_events* r = NULL;
+  uint64_t off = 0, removed = 9, earliest = 9, next = 0, first = 0;
+  int i;
+  memset(payload, 't', sizeof payload);
+  EXPECT_OK(synap_stream_create(db, "trim", "segment_bytes=65536"));
+  for (i = 0; i < 4; i++) e[i] = ev(NULL, NULL, 0), e[i].payload = payload, e[i].payload_len = sizeof payload;
+  for (i = 0; i < 40; i++) EXPECT_OK(synap_stream_append(db, "trim", e, 4, &off));
+  CHECK(off == 156);
+  EXPECT_RC(SYNAP_OK, synap_stream_trim(db, "trim", 0, &removed, &earliest));
+  CHECK(removed == 0 && earliest == 0);
+
+  EXPECT_OK(synap_stream_trim(db, "trim", 80, &removed, &first));
+  CHECK(first > 0 && first <= 80 && removed == first); /* whole segments: some events below 80 may stay */
+  EXPECT_OK(synap_stream_bounds(db, "trim", &earliest, &next));
+  CHECK(earliest == first && next == 160);
+  EXPECT_ERR(SYNAP_ERANGE, synap_stream_read(db, "trim", first - 1, 0, 0, 0, &r));
+  EXPECT_MSG("earliest");
+  r = rd(db, "trim", first, 1, 0, __LINE__);
+  if (r != NULL) CHECK(r->count == 1 && r->events[0].offset == first);
+  synap_free(r);
+  EXPECT_OK(synap_stream_trim(db, "trim", first, &removed, &earliest)); /* nothing wholly below it */
+  CHECK(removed == 0 && earliest == first);
+
+  /* Past the end: every segment but the newest; the out pointers may be NULL. */
+  EXPECT_OK(synap_stream_trim(db, "trim", UINT64_MAX, NULL, NULL));
+  EXPECT_OK(synap_stream_bounds(db, "trim", &g_trim_earliest, &next));
+  CHECK(g_trim_earliest > first && g_trim_earliest < 160 && next == 160);
+  expect_info(db, "trim", "\"segments\":1,", __LINE__);
+  r = rd(db, "trim", g_trim_earliest, 0, 0, __LINE__);
+  if (r != NULL) CHECK(r->count == 160 - g_trim_earliest && r->events[0].offset == g_trim_earliest);
+  synap_free(r);
+}
+
+/* ---- consumer groups: the non-blocking commit, and forgetting one -------- */
+
+struct group_done {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int calls, bad;
+  uint64_t last, sum; /* the offsets the callbacks reported */
+};
+
+static void on_group_done(void* user, int result, uint64_t offset) {
+  struct group_done* d = (struct group_done*)user;
+  pthread_mutex_lock(&d->mu);
+  if (result != SYNAP_OK) d->bad++;
+  d->last = offset;
+  d->sum += offset;
+  d->calls++;
+  pthread_cond_broadcast(&d->cv);
+  pthread_mutex_unlock(&d->mu);
+}
+
+static void wait_group_calls(struct group_done* d, int n) {
+  pthread_mutex_lock(&d->mu);
+  while (d->calls < n) pthread_cond_wait(&d->cv, &d->mu);
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* synap_group_commit_async, synap_group_delete(_async). Leaves for
+ * test_reopen: gkeep/r1 committed at 4 (async), gdel/r1 and ga/r1 deleted. */
+static void test_group_async_delete(synap_db* db) {
+  struct group_done d;
+  uint64_t off = 99, hw = next_of(db, "r1"), i, want_sum = 2;
+  char* json = NULL;
+  int calls = 0;
+  memset(&d, 0, sizeof d);
+  pthread_mutex_init(&d.mu, NULL);
+  pthread_cond_init(&d.cv, NULL);
+
+  /* Refused before anything is logged: the callback never comes. */
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_commit_async(NULL, "ga", "r1", 0, on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_commit_async(db, NULL, "r1", 0, on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_commit_async(db, "ga", NULL, 0, on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_commit_async(db, "ga", "r1", 0, NULL, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_commit_async(db, "", "r1", 0, on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_commit_async(db, group256, "r1", 0, on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_commit_async(db, "ga", "../x", 0, on_group_done, &d));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_commit_async(db, "ga", "nope", 0, on_group_done, &d));
+  EXPECT_ERR(SYNAP_ERANGE, synap_group_commit_async(db, "ga", "r1", hw + 1, on_group_done, &d));
+  EXPECT_MSG("beyond");
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete(NULL, "ga", "r1"));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete(db, NULL, "r1"));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete(db, "ga", NULL));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete(db, group256, "r1"));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete(db, "ga", "__meta"));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete_async(NULL, "ga", "r1", on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete_async(db, NULL, "r1", on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete_async(db, "ga", NULL, on_group_done, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete_async(db, "ga", "r1", NULL, &d));
+  EXPECT_ERR(SYNAP_EINVAL, synap_group_delete_async(db, "ga", "a/b", on_group_done, &d));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_delete(db, "ga", "r1"));            /* no commit yet */
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_delete(db, "ga", "neverthere"));    /* nor a room */
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_delete_async(db, "ga", "r1", on_group_done, &d));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_committed(db, "ga", "r1", &off));
+  CHECK(d.calls == 0);
+
+  /* Many at once: each reports its offset; the last one issued wins. */
+  for (i = 0; i <= hw; i++) {
+    EXPECT_OK(synap_group_commit_async(db, "ga", "r1", i, on_group_done, &d));
+    want_sum += i;
+  }
+  EXPECT_OK(synap_group_commit_async(db, "ga", "r1", 2, on_group_done, &d)); /* back: allowed */
+  calls = (int)hw + 2;
+  wait_group_calls(&d, calls);
+  CHECK(d.bad == 0 && d.sum == want_sum && d.last == 2);
+  EXPECT_OK(synap_group_committed(db, "ga", "r1", &off));
+  CHECK(off == 2);
+
+  /* Delete: gone from committed and from the lag JSON; a commit starts afresh. */
+  EXPECT_OK(synap_group_delete(db, "ga", "r1"));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_committed(db, "ga", "r1", &off));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_delete(db, "ga", "r1"));
+  EXPECT_OK(synap_group_lag_json(db, "ga", &json, NULL));
+  CHECK(json != NULL && strstr(json, "\"commits\":[]") != NULL);
+  synap_free(json);
+  EXPECT_OK(synap_group_commit(db, "ga", "r1", 3));
+  EXPECT_OK(synap_group_committed(db, "ga", "r1", &off));
+  CHECK(off == 3);
+  EXPECT_OK(synap_group_delete_async(db, "ga", "r1", on_group_done, &d));
+  wait_group_calls(&d, ++calls);
+  CHECK(d.bad == 0 && d.last == 0);
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_committed(db, "ga", "r1", &off));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_delete_async(db, "ga", "r1", on_group_done, &d));
+
+  /* For test_reopen. */
+  EXPECT_OK(synap_group_commit_async(db, "gkeep", "r1", 4, on_group_done, &d));
+  EXPECT_OK(synap_group_commit(db, "gdel", "r1", 5));
+  EXPECT_OK(synap_group_delete_async(db, "gdel", "r1", on_group_done, &d));
+  calls += 2;
+  wait_group_calls(&d, calls);
+  CHECK(d.bad == 0 && d.calls == calls); /* no callback for the refused calls */
+  pthread_cond_destroy(&d.cv);
+  pthread_mutex_destroy(&d.mu);
+}
+
 static void test_groups(synap_db* db) {
   uint64_t off = 99, hw = next_of(db, "r1");
   char* json = NULL;
@@ -977,6 +1128,10 @@ static void test_reopen(const char* dir) {
   CHECK(off == 1);
   EXPECT_OK(synap_group_committed(db, "g2", "cmp", &off));
   CHECK(off == 10);
+  EXPECT_OK(synap_group_committed(db, "gkeep", "r1", &off)); /* committed with synap_group_commit_async */
+  CHECK(off == 4);
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_committed(db, "gdel", "r1", &off)); /* deletes stay */
+  EXPECT_RC(SYNAP_NOTFOUND, synap_group_committed(db, "ga", "r1", &off));
   /* A deleted room's commits do not come back, not even on a new room of
    * that name. */
   off = 12345;
@@ -994,6 +1149,8 @@ static void test_reopen(const char* dir) {
   }
   expect_info(db, "orders-0", "\"codec\":\"lz4\"", __LINE__);   /* settings kept */
   expect_info(db, "cmp", "\"cleanup\":\"compact\"", __LINE__);
+  EXPECT_OK(synap_stream_bounds(db, "trim", &earliest, &next)); /* the trim was durable */
+  CHECK(earliest == g_trim_earliest && next == 160);
   EXPECT_OK(synap_close(db));
 }
 
@@ -1313,7 +1470,9 @@ int main(void) {
   test_append_read(db);
   test_wait(db);
   test_compact(db);
+  test_trim(db);
   test_groups(db);
+  test_group_async_delete(db);
   test_topics(db);
   test_delete(db);
   test_callback(db);

@@ -4,6 +4,9 @@
 // and crash tails are in stream_maintenance_test.cc.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "tests/support/forwarding_backend.h"
 #include "tests/support/stream_fixture.h"
 
@@ -413,6 +416,54 @@ TEST_F(StreamTest, DeletedRoomCommitsStayGone) {
   EXPECT_EQ(c.status().code(), Status::Code::kNotFound)
       << "a deleted room's commit came back after reopen: offset " << (c.ok() ? std::to_string(*c) : "");
   EXPECT_TRUE(ss().GroupOffsets("g")->empty());
+}
+
+// CommitOffsetAsync: done once durable, in the order issued (the last one
+// issued wins); DeleteCommit(Async) forgets a commit, also across a reopen.
+TEST_F(StreamTest, AsyncCommitsAndDeletedCommits) {
+  ASSERT_EQ(Fill("ac", 10, 50, [](uint64_t) { return 0; }), 10u);
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, failed = 0;
+  auto cb = [&](Status st) {
+    std::lock_guard lk(mu);
+    done++;
+    failed += st.ok() ? 0 : 1;
+    cv.notify_all();
+  };
+  auto wait = [&](int n) {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(10), [&] { return done >= n; })) << done << " of " << n;
+  };
+  // Refused before logging: no callback.
+  EXPECT_EQ(ss().CommitOffsetAsync("g", "ac", 11, cb).code(), Status::Code::kOutOfRange);
+  EXPECT_EQ(ss().CommitOffsetAsync("g", "nope", 0, cb).code(), Status::Code::kNotFound);
+  EXPECT_EQ(ss().CommitOffsetAsync("", "ac", 0, cb).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(ss().DeleteCommit("g", "ac").code(), Status::Code::kNotFound);
+  EXPECT_EQ(ss().DeleteCommitAsync("g", "ac", cb).code(), Status::Code::kNotFound);
+  EXPECT_EQ(ss().DeleteCommit("g", "../x").code(), Status::Code::kInvalidArgument);
+  const uint64_t offsets[] = {3, 9, 10, 7};
+  for (uint64_t o : offsets) ASSERT_TRUE(ss().CommitOffsetAsync("g", "ac", o, cb).ok());
+  wait(4);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(done, 4) << "refused calls never call back";
+  EXPECT_EQ(*ss().CommittedOffset("g", "ac"), 7u) << "the last commit issued wins";
+
+  ASSERT_TRUE(ss().CommitOffset("gone", "ac", 5).ok());
+  ASSERT_TRUE(ss().DeleteCommit("gone", "ac").ok());
+  EXPECT_EQ(ss().CommittedOffset("gone", "ac").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ss().DeleteCommit("gone", "ac").code(), Status::Code::kNotFound);
+  ASSERT_TRUE(ss().CommitOffset("gone2", "ac", 6).ok());
+  ASSERT_TRUE(ss().DeleteCommitAsync("gone2", "ac", cb).ok());
+  wait(5);
+  EXPECT_EQ(ss().CommittedOffset("gone2", "ac").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ss().GroupOffsets("")->size(), 1u) << "only g's commit is listed";
+  Reopen();
+  EXPECT_EQ(*ss().CommittedOffset("g", "ac"), 7u);
+  EXPECT_EQ(ss().CommittedOffset("gone", "ac").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ss().CommittedOffset("gone2", "ac").status().code(), Status::Code::kNotFound);
+  ASSERT_TRUE(ss().CommitOffset("gone", "ac", 2).ok()) << "a deleted group starts afresh";
+  EXPECT_EQ(*ss().CommittedOffset("gone", "ac"), 2u);
 }
 
 // ---------------------------------------------------------------------------

@@ -229,10 +229,14 @@ PROTOTYPES = {
     "synap_stream_offset_for_time": (c_int, [db_p, c_char_p, c_int64, u64_p]),
     "synap_stream_notify_readable": (c_int, [db_p, c_char_p, c_uint64, READABLE_FN, c_void_p]),  # unused here
     "synap_stream_compact": (c_int, [db_p, c_char_p, u64_p]),
+    "synap_stream_trim": (c_int, [db_p, c_char_p, c_uint64, u64_p, u64_p]),
     # Streams: consumer groups
     "synap_group_commit": (c_int, [db_p, c_char_p, c_char_p, c_uint64]),
     "synap_group_committed": (c_int, [db_p, c_char_p, c_char_p, u64_p]),
     "synap_group_lag_json": (c_int, [db_p, c_char_p, void_pp, size_p]),
+    "synap_group_commit_async": (c_int, [db_p, c_char_p, c_char_p, c_uint64, APPENDED_FN, c_void_p]),  # unused here
+    "synap_group_delete": (c_int, [db_p, c_char_p, c_char_p]),
+    "synap_group_delete_async": (c_int, [db_p, c_char_p, c_char_p, APPENDED_FN, c_void_p]),  # unused here
     # Streams: partitioned topics
     "synap_topic_create": (c_int, [db_p, c_char_p, c_uint32, c_char_p]),
     "synap_topic_partitions": (c_int, [db_p, c_char_p, u32_p]),

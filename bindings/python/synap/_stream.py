@@ -350,6 +350,23 @@ class StreamMethods:
         self._scall("synap_stream_compact", f"no room named {room!r}", _qname(room, "room"), byref(dropped))
         return dropped.value
 
+    def stream_trim(self, room, before):
+        """Deletes the room's oldest events, those below offset ``before``
+        (Kafka's DeleteRecords, Redis's XTRIM ~), whatever its cleanup policy,
+        and returns ``(removed, earliest)``: how many events went and the
+        earliest offset now. Approximate: a segment file is the unit of
+        deletion, so only segments all of whose events are below ``before``
+        go, the newest segment always stays, and ``before`` past the end
+        means "up to the end" (never an error). Offsets do not change; a read
+        below the new earliest offset raises OutOfRange. Durable when it
+        returns. NotFound if the room does not exist; InvalidArgument for a
+        bad name (the store's own "__meta" room included)."""
+        r = _qname(room, "room")
+        off = _uint(before, "before", _UINT64_MAX)
+        removed, earliest = c_uint64(), c_uint64()
+        self._scall("synap_stream_trim", f"no room named {room!r}", r, off, byref(removed), byref(earliest))
+        return removed.value, earliest.value
+
     # -- consumer groups -------------------------------------------------------
 
     def group_commit(self, group, room, offset):
@@ -367,6 +384,17 @@ class StreamMethods:
         off = c_uint64()
         rc = self._call(self._sfn("synap_group_committed"), g, r, byref(off))
         return None if rc == NOTFOUND else off.value
+
+    def group_delete(self, group, room):
+        """Forgets ``group``'s committed offset for ``room``, durably:
+        group_committed() answers None for it from then on, also after a
+        reopen, and group_lag() no longer lists it; a later group_commit()
+        starts it afresh. Returns True, or False when the group had no commit
+        for the room (the room need not exist any more). InvalidArgument for
+        a bad group or room name."""
+        g, r = _group(group), _qname(room, "room")
+        rc = self._call(self._sfn("synap_group_delete"), g, r)
+        return rc != NOTFOUND
 
     def group_lag(self, group=None):
         """The commits of ``group`` (None: of every group), one dict per (group,

@@ -363,6 +363,34 @@ def test_retention_moves_earliest_and_out_of_range_carries_it(open_db):
     assert db.stream_append("ret", b"more") == n
 
 
+def test_trim_deletes_whole_segments_below_an_offset(open_db, db_path):
+    db = small_db(open_db, **{"stream.maintenance_ms": "3600000"})
+    n = 1000
+    append_bulk(db, "t", n, 1000)  # ~1 MB: several 128 KiB segments
+    assert db.stream_trim("t", 0) == (0, 0)
+    removed, earliest = db.stream_trim("t", 500)
+    # Whole segments only: some of the events below 500 may stay, none above go.
+    assert 0 < earliest <= 500 and removed == earliest
+    assert db.stream_bounds("t") == (earliest, n)
+    assert db.stream_read("t", earliest, max_records=1)[0].payload.startswith(f"{earliest:08d}".encode())
+    with pytest.raises(synap.OutOfRange) as e:
+        db.stream_read("t", earliest - 1)
+    assert e.value.earliest == earliest
+    assert db.stream_trim("t", earliest) == (0, earliest)  # nothing wholly below it is left
+    removed, last = db.stream_trim("t", 2 ** 64 - 1)  # past the end: all but the newest segment
+    assert removed == last - earliest and earliest < last < n
+    db.close()
+    db = small_db(open_db, path=db_path)
+    assert db.stream_bounds("t") == (last, n)
+    assert [ev.offset for ev in db.iter_stream("t", offset="earliest")] == list(range(last, n))
+    with pytest.raises(synap.NotFound):
+        db.stream_trim("missing", 5)
+    with pytest.raises(synap.InvalidArgument):
+        db.stream_trim("__meta", 5)
+    with pytest.raises(synap.InvalidArgument):
+        db.stream_trim("t", -1)
+
+
 def test_seek_by_time(open_db):
     db = small_db(open_db)
     n = 1500
@@ -474,6 +502,28 @@ def test_consumer_groups_survive_a_reopen(open_db, db_path):
     assert lag_of("g1") == [("g1", "r1", 4, 5, 1), ("g1", "r2", 0, 3, 3)]
 
 
+def test_group_delete_forgets_a_commit(open_db, db_path):
+    db = open_db()
+    db.stream_append("r1", [b"a", b"b", b"c"])
+    db.group_commit("g1", "r1", 2)
+    db.group_commit("g2", "r1", 1)
+    assert db.group_delete("g1", "r1") is True
+    assert db.group_committed("g1", "r1") is None
+    assert db.group_delete("g1", "r1") is False  # nothing left to delete
+    assert db.group_delete("g1", "no-such-room") is False
+    assert [(d["group"], d["committed"]) for d in db.group_lag()] == [("g2", 1)]
+    with pytest.raises(synap.InvalidArgument):
+        db.group_delete("", "r1")
+    with pytest.raises(synap.InvalidArgument):
+        db.group_delete("g1", "../x")
+    db.close()
+    db = open_db(db_path)
+    assert db.group_committed("g1", "r1") is None  # the delete is durable
+    assert db.group_committed("g2", "r1") == 1
+    db.group_commit("g1", "r1", 3)  # afresh
+    assert db.group_committed("g1", "r1") == 3
+
+
 def test_a_consumer_resumes_from_its_commit(db):
     db.stream_append("r", [str(i) for i in range(10)])
     it = db.iter_stream("r", offset=db.group_committed("workers", "r") or 0)
@@ -550,6 +600,7 @@ def test_bad_room_names_are_invalid_argument(db, name):
         lambda: db.stream_info(name),
         lambda: db.stream_delete(name),
         lambda: db.stream_compact(name),
+        lambda: db.stream_trim(name, 0),
         lambda: db.stream_offset_for_time(name, 0),
         lambda: db.group_commit("g", name, 0),
         lambda: db.topic_create(name, 1),

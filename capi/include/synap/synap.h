@@ -754,6 +754,28 @@ SYNAP_API int synap_stream_offset_for_time(synap_db* db, const char* room, int64
  * only the latest event of each key is kept (keyless events stay); offsets
  * do not change. *dropped (may be NULL) gets how many events went. */
 SYNAP_API int synap_stream_compact(synap_db* db, const char* room, uint64_t* dropped);
+/* Deletes a room's oldest events, those below offset `before` (Kafka's
+ * DeleteRecords, Redis's XTRIM ~), whatever its cleanup policy. Approximate:
+ * a segment file is the unit of deletion, so only sealed segments all of
+ * whose events are below `before` go; events below it that share a segment
+ * with a later one stay, the newest segment always stays, and `before` is
+ * taken as at most the high watermark (never an error). Offsets do not
+ * change; the earliest offset moves to the first kept segment's base, and
+ * a read below it is SYNAP_ERANGE from then on. Durable on return (files
+ * removed oldest first, directory synced): a reopen starts at the same
+ * earliest offset, or an earlier one if a crash cut the trim short.
+ * *removed (may be NULL): how far the earliest offset moved, i.e. the
+ * events removed (offsets a compaction had already emptied count too);
+ * *earliest (may be NULL): the earliest offset afterwards. Both are set on
+ * SYNAP_OK, also when nothing was removed (*removed = 0).
+ * Errors: SYNAP_NOTFOUND (no such room), SYNAP_EINVAL (db or room NULL, a
+ * bad room name; "__meta", the store's own room, cannot be trimmed),
+ * SYNAP_ECLOSED, SYNAP_EIO (a file could not be removed).
+ * Thread-safe; reads and appends go on meanwhile (a read already inside a
+ * deleted segment finishes it). Waits for a retention, trim or compaction
+ * of the same room in progress, not of other rooms. */
+SYNAP_API int synap_stream_trim(synap_db* db, const char* room, uint64_t before, uint64_t* removed,
+                                uint64_t* earliest);
 
 /* ==== Streams: consumer groups ====
  * A group's committed offset per room is the offset it will read next
@@ -767,6 +789,32 @@ SYNAP_API int synap_group_committed(synap_db* db, const char* group, const char*
  * next_offset and lag (next_offset - committed); every group's when group
  * is NULL. *json malloc'd (synap_free). */
 SYNAP_API int synap_group_lag_json(synap_db* db, const char* group, char** json, size_t* len);
+/* As synap_group_commit, without waiting: returns SYNAP_OK once the commit
+ * is ordered in the store's log of commits, and calls fn(user, result,
+ * offset) once it is durable (result SYNAP_OK; synap_group_committed reports
+ * it from then on) or that log failed (its error code) — on libsynap's
+ * committer thread, or at once on the calling thread when that is already
+ * known. `offset` in the callback is the offset committed. Keep fn short; it
+ * must not block on libsynap. Commits of one (group, room) take effect in
+ * the order these calls returned, whichever callback runs first. An error
+ * before anything was logged (SYNAP_EINVAL, SYNAP_NOTFOUND for a missing
+ * room, SYNAP_ERANGE) is returned and fn is not called. This is how an event
+ * loop commits without blocking. */
+SYNAP_API int synap_group_commit_async(synap_db* db, const char* group, const char* room, uint64_t offset,
+                                       synap_appended_fn fn, void* user);
+/* Forgets the group's committed offset for the room (durably, as a commit):
+ * synap_group_committed answers SYNAP_NOTFOUND for it from then on, also
+ * after a restart, and synap_group_lag_json no longer lists it. The room need
+ * not exist any more. SYNAP_NOTFOUND when the group has no commit for the
+ * room (nothing is written); SYNAP_EINVAL for a bad group or room name. A
+ * later synap_group_commit starts the group afresh. */
+SYNAP_API int synap_group_delete(synap_db* db, const char* group, const char* room);
+/* As synap_group_delete, without waiting, as synap_group_commit_async does
+ * for a commit: SYNAP_OK once the delete is ordered, then fn(user, result, 0)
+ * once it is durable or the log failed. SYNAP_NOTFOUND (no commit: nothing
+ * logged) and the other errors are returned, and fn is not called. */
+SYNAP_API int synap_group_delete_async(synap_db* db, const char* group, const char* room, synap_appended_fn fn,
+                                       void* user);
 
 /* ==== Streams: partitioned topics ====
  * A topic of N partitions is the rooms "<topic>-0" .. "<topic>-<N-1>", read

@@ -572,6 +572,13 @@ extern "C" {
         user: *mut c_void,
     ) -> c_int;
     pub fn synap_stream_compact(db: *mut synap_db, room: *const c_char, dropped: *mut u64) -> c_int;
+    pub fn synap_stream_trim(
+        db: *mut synap_db,
+        room: *const c_char,
+        before: u64,
+        removed: *mut u64,
+        earliest: *mut u64,
+    ) -> c_int;
 
     // ==== Streams: consumer groups ====
     pub fn synap_group_commit(db: *mut synap_db, group: *const c_char, room: *const c_char, offset: u64) -> c_int;
@@ -586,6 +593,22 @@ extern "C" {
         group: *const c_char,
         json: *mut *mut c_char,
         len: *mut usize,
+    ) -> c_int;
+    pub fn synap_group_commit_async(
+        db: *mut synap_db,
+        group: *const c_char,
+        room: *const c_char,
+        offset: u64,
+        func: synap_appended_fn,
+        user: *mut c_void,
+    ) -> c_int;
+    pub fn synap_group_delete(db: *mut synap_db, group: *const c_char, room: *const c_char) -> c_int;
+    pub fn synap_group_delete_async(
+        db: *mut synap_db,
+        group: *const c_char,
+        room: *const c_char,
+        func: synap_appended_fn,
+        user: *mut c_void,
     ) -> c_int;
 
     // ==== Streams: partitioned topics ====

@@ -54,7 +54,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use options::Options;
 pub use pubsub::{CallbackSubscription, Delivery, Overflow, PubSubMessage, Subscription};
 pub use queue::{Message, Publish, QueueSettings};
-pub use stream::{Bounds, Cleanup, Codec, Event, ReadBatch, RecordRead, RoomSettings, StreamIter};
+pub use stream::{Bounds, Cleanup, Codec, Event, ReadBatch, RecordRead, RoomSettings, StreamIter, Trimmed};
 pub use types::{ExpireCondition, Expiry, Fsync, SetOptions, Ticket, Ttl};
 
 /// The raw C ABI (synap-sys), for what the safe API does not cover.

@@ -236,6 +236,16 @@ pub struct Bounds {
     pub next: u64,
 }
 
+/// What [`Db::stream_trim`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Trimmed {
+    /// How many events went: how far the earliest offset moved (offsets a
+    /// compaction had already emptied count too).
+    pub removed: u64,
+    /// The room's first kept offset afterwards.
+    pub earliest: u64,
+}
+
 /// The `synap_event_in` array of some events, with the headers it points
 /// into. Borrows the events, so they outlive the call.
 pub(crate) struct RawEvents<'a> {
@@ -504,6 +514,23 @@ impl Db {
         let rc = unsafe { sys::synap_stream_compact(self.as_raw(), r.as_ptr(), &mut dropped) };
         found("synap_stream_compact", rc, no_room(room))?;
         Ok(dropped)
+    }
+
+    /// Deletes the room's oldest events, those below offset `before`
+    /// (Kafka's DeleteRecords, Redis's `XTRIM ~`), whatever its cleanup
+    /// setting. Approximate: a segment file is the unit of deletion, so only
+    /// segments all of whose events are below `before` go, the newest
+    /// segment always stays, and a `before` past the end means "up to the
+    /// end" (not an error). Offsets do not change; a read below the new
+    /// earliest offset is `Range`. Durable when it returns. `NotFound` for a
+    /// missing room, `InvalidArgument` for a bad name (the store's own
+    /// `__meta` room included).
+    pub fn stream_trim(&self, room: &str, before: u64) -> Result<Trimmed> {
+        let r = room_name(room)?;
+        let mut t = Trimmed::default();
+        let rc = unsafe { sys::synap_stream_trim(self.as_raw(), r.as_ptr(), before, &mut t.removed, &mut t.earliest) };
+        found("synap_stream_trim", rc, no_room(room))?;
+        Ok(t)
     }
 }
 

@@ -41,6 +41,18 @@ impl Db {
         }
     }
 
+    /// Forgets `group`'s committed offset for `room`, durably:
+    /// [`group_committed`](Db::group_committed) answers None for it from then
+    /// on, also after a reopen, and the lag JSON no longer lists it; a later
+    /// commit starts the group afresh. `Ok(false)` when the group had no
+    /// commit for the room (the room need not exist any more).
+    pub fn group_delete(&self, group: &str, room: &str) -> Result<bool> {
+        let g = cstring(group, "group name")?;
+        let r = room_name(room)?;
+        let rc = unsafe { sys::synap_group_delete(self.as_raw(), g.as_ptr(), r.as_ptr()) };
+        Ok(answer("synap_group_delete", rc, &[sys::SYNAP_NOTFOUND])? == sys::SYNAP_OK)
+    }
+
     /// The commits of `group` (every group's with None) as JSON:
     /// `{"commits":[{"group","room","committed","next_offset","lag"}, ...]}`.
     pub fn group_lag_json(&self, group: Option<&str>) -> Result<String> {

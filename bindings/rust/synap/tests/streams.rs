@@ -1,6 +1,6 @@
 //! Streams against the real libsynap: rooms, appends and reads, iteration
 //! across segments, blocking reads, consumer groups, partitioned topics,
-//! compaction, retention and the argument errors.
+//! compaction, retention, trimming and the argument errors.
 
 mod common;
 
@@ -525,6 +525,35 @@ fn retention_moves_the_earliest_offset() {
 }
 
 #[test]
+fn trim_deletes_whole_segments_below_an_offset() {
+    let dir = TempDir::new("st-trim");
+    let db = open(&dir);
+    for batch in 0..20 {
+        db.stream_append_batch("t", &numbered(batch * 50, 50, 1024)).unwrap();
+    }
+    assert_eq!(db.stream_trim("t", 0).unwrap(), synap::Trimmed { removed: 0, earliest: 0 });
+    let t = db.stream_trim("t", 500).unwrap();
+    // Whole segments only: some events below 500 may stay, none above it go.
+    assert!(t.earliest > 0 && t.earliest <= 500, "{:?}", t);
+    assert_eq!(t.removed, t.earliest);
+    assert_eq!(db.stream_bounds("t").unwrap(), synap::Bounds { earliest: t.earliest, next: 1000 });
+    assert_eq!(db.stream_read("t", t.earliest - 1, 1, 0, 0).unwrap_err().code, ErrorCode::Range);
+    let first = db.stream_read("t", t.earliest, 1, 0, 0).unwrap();
+    assert!(first[0].payload.starts_with(format!("{}:", t.earliest).as_bytes()));
+    // Past the end: every segment but the newest.
+    let all = db.stream_trim("t", u64::MAX).unwrap();
+    assert!(all.earliest > t.earliest && all.earliest < 1000, "{:?}", all);
+    assert_eq!(all.removed, all.earliest - t.earliest);
+    drop(db);
+    let db = open(&dir);
+    assert_eq!(db.stream_bounds("t").unwrap().earliest, all.earliest);
+    let kept: Vec<u64> = db.stream_iter("t", all.earliest).map(|r| r.unwrap().offset).collect();
+    assert_eq!(kept, (all.earliest..1000).collect::<Vec<_>>());
+    assert_eq!(db.stream_trim("missing", 1).unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(db.stream_trim("__meta", 1).unwrap_err().code, ErrorCode::InvalidArgument);
+}
+
+#[test]
 fn appends_from_many_threads() {
     let (_dir, db) = open_streams("st-threads");
     thread::scope(|s| {
@@ -548,6 +577,31 @@ fn appends_from_many_threads() {
         let want: Vec<Vec<u8>> = (0..50).filter(|i| i % 2 == 0).map(|i| format!("{}-{}", t, i).into_bytes()).collect();
         assert_eq!(mine, want);
     }
+}
+
+#[test]
+fn group_delete_forgets_a_commit() {
+    let dir = TempDir::new("st-group-delete");
+    {
+        let db = open(&dir);
+        db.stream_append_batch("orders", &numbered(0, 5, 10)).unwrap();
+        db.group_commit("billing", "orders", 3).unwrap();
+        db.group_commit("search", "orders", 1).unwrap();
+        assert!(db.group_delete("billing", "orders").unwrap());
+        assert_eq!(db.group_committed("billing", "orders").unwrap(), None);
+        assert!(!db.group_delete("billing", "orders").unwrap(), "nothing left to delete");
+        assert!(!db.group_delete("billing", "no-such-room").unwrap());
+        assert_eq!(db.group_delete("", "orders").unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(db.group_delete("billing", "../x").unwrap_err().code, ErrorCode::InvalidArgument);
+        let all = db.group_lag_json(None).unwrap();
+        assert!(!all.contains("billing") && all.contains("search"), "{}", all);
+        db.close().unwrap();
+    }
+    let db = open(&dir);
+    assert_eq!(db.group_committed("billing", "orders").unwrap(), None, "the delete is durable");
+    assert_eq!(db.group_committed("search", "orders").unwrap(), Some(1));
+    db.group_commit("billing", "orders", 4).unwrap(); // afresh
+    assert_eq!(db.group_committed("billing", "orders").unwrap(), Some(4));
 }
 
 // ---- Engine bugs found while writing these bindings (fixed since). ----
