@@ -7,11 +7,11 @@ Drives synap-server (harness.py starts it on free ports with fresh data
 directories) with redis-py (python3-redis), raw sockets, redis-cli and
 redis-benchmark: connection commands, the KV commands, pipelining, inline
 commands, malformed input, pub/sub, streams, the limits (requirepass,
-maxclients, proto-max-bulk-len), protected mode, kill -9 durability with
---fsync always, SIGTERM, and a redis-benchmark smoke run. Each failed check
-prints one "FAIL: ..." line; the exit status is non-zero if any failed.
+maxclients, proto-max-bulk-len), protected mode, SIGTERM, and a
+redis-benchmark smoke run (kill -9 durability is server_crash_test.py).
+Each failed check prints one "FAIL: ..." line; the exit status is non-zero
+if any failed.
 """
-import hashlib
 import os
 import random
 import subprocess
@@ -551,71 +551,6 @@ def test_protected_mode():
 
 # ---------------------------------------------------------------- durability
 
-def value_of(key):
-    h = hashlib.sha256(key.encode()).hexdigest()
-    return (h * (1 + int(h[:2], 16) % 4))[: 16 + int(h[2:4], 16)]
-
-
-def test_kill9():
-    srv = Server("kill9", extra=["--fsync", "always"])
-    acked = {}   # key -> value, every SET that returned OK, over all rounds
-    threads_per_round = 4
-    for rnd in range(3):
-        srv.start()
-        stop = threading.Event()
-        per_thread = [[] for _ in range(threads_per_round)]
-        errors = []
-
-        def writer(t, out):
-            gt = rnd * threads_per_round + t  # distinct keys in every round
-            try:
-                r = srv.client(socket_timeout=5)
-                i = 0
-                while not stop.is_set():
-                    key = f"{gt}:{i}"
-                    if r.set(key, value_of(key)) is True:
-                        out.append(key)
-                    i += 1
-            except (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError):
-                pass  # the kill
-            except Exception as e:  # noqa: BLE001
-                errors.append(repr(e))
-
-        ths = [threading.Thread(target=writer, args=(t, per_thread[t])) for t in range(threads_per_round)]
-        for th in ths:
-            th.start()
-        delay = ENV.rng.uniform(0.3, 1.0)
-        time.sleep(delay)
-        srv.kill9()
-        stop.set()
-        for th in ths:
-            th.join(10)
-        n = sum(len(x) for x in per_thread)
-        for x in per_thread:
-            for key in x:
-                acked[key] = value_of(key)
-        check(f"kill -9 round {rnd}: writers hit no unexpected error", not errors, "; ".join(errors[:3]))
-        check(f"kill -9 round {rnd}: some SETs were acknowledged", n > 0, f"none in {delay:.2f} s")
-        print(f"   round {rnd}: killed after {delay * 1000:.0f} ms, {n} SETs acknowledged", flush=True)
-
-        srv.start()
-        r = srv.client()
-        keys = list(acked)
-        missing, wrong = [], []
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            for key, got in zip(chunk, r.mget(chunk)):
-                if got is None:
-                    missing.append(key)
-                elif got.decode() != acked[key]:
-                    wrong.append(key)
-        check(f"kill -9 round {rnd}: every acknowledged SET ({len(keys)}) survives the restart",
-              not missing and not wrong,
-              f"{len(missing)} missing (e.g. {missing[:5]}), {len(wrong)} wrong (e.g. {wrong[:5]})")
-        r.close()
-        srv.kill9()
-
-
 def test_sigterm():
     srv = Server("sigterm", extra=["--fsync", "periodic"]).start()
     r = srv.client(decode_responses=True)
@@ -801,7 +736,6 @@ SECTIONS = [
     ("redis-benchmark", test_benchmark, True),
     ("limits", test_limits, False),
     ("protected mode", test_protected_mode, False),
-    ("kill -9 durability", test_kill9, False),
     ("SIGTERM", test_sigterm, False),
 ]
 

@@ -62,7 +62,7 @@ void Ping(Context& c) {
 void Echo(Context& c) { c.reply.Bulk(c.args[1]); }
 
 bool CheckPassword(Context& c, std::string_view user, std::string_view pass) {
-  const std::string& want = c.server->config().requirepass;
+  const std::string want = c.server->requirepass();  // a copy: CONFIG SET may change it
   if (want.empty()) {
     c.reply.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure "
                   "your configuration is correct?");
@@ -104,7 +104,7 @@ void Hello(Context& c) {
       return c.reply.Error("ERR Syntax error in HELLO option '" + std::string(c.args[i]) + "'");
     }
   }
-  if (!c.server->config().requirepass.empty() && !c.session->authed)
+  if (c.server->auth_required() && !c.session->authed)
     return c.reply.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
                          "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
                          "RESP protocol version at the same time");
@@ -193,33 +193,13 @@ void Command(Context& c) {
   }
 }
 
-// CONFIG GET pattern: the few settings clients ask for. CONFIG SET: refused
-// with a clear error for now (settings that change live come with synap-cli).
+// CONFIG GET pattern [pattern ...], CONFIG SET name value [name value ...]
+// (all or none), CONFIG RESETSTAT. Which settings exist and which change
+// live: Server::ConfigGet / ConfigSet (server.cc).
 void ConfigCmd(Context& c) {
   std::string sub = Upper(c.args[1]);
   if (sub == "GET" && c.args.size() >= 3) {
-    const server::Config& cfg = c.server->config();
-    std::vector<std::pair<std::string, std::string>> all = {
-        {"save", ""},
-        {"appendonly", "yes"},
-        {"maxclients", std::to_string(cfg.max_clients)},
-        {"timeout", std::to_string(cfg.idle_timeout_s)},
-        {"port", std::to_string(cfg.port)},
-        {"bind", cfg.bind},
-        {"databases", "1"},
-        {"proto-max-bulk-len", std::to_string(cfg.limits.max_bulk_bytes)},
-        {"client-query-buffer-limit", std::to_string(cfg.max_query_bytes)},
-        {"dir", cfg.dir},
-    };
-    std::vector<std::pair<std::string, std::string>> hit;
-    for (size_t i = 2; i < c.args.size(); i++) {
-      std::string pat(c.args[i]);
-      for (const auto& kv : all) {
-        bool match = pat == "*" || pat == kv.first ||
-                     (pat.back() == '*' && kv.first.rfind(pat.substr(0, pat.size() - 1), 0) == 0);
-        if (match && std::find(hit.begin(), hit.end(), kv) == hit.end()) hit.push_back(kv);
-      }
-    }
+    auto hit = c.server->ConfigGet(std::vector<std::string>(c.args.begin() + 2, c.args.end()));
     c.reply.Map(hit.size());
     for (const auto& [k, v] : hit) {
       c.reply.Bulk(k);
@@ -227,8 +207,18 @@ void ConfigCmd(Context& c) {
     }
     return;
   }
-  if (sub == "SET") return c.reply.Error("ERR CONFIG SET is not supported yet: restart with the setting");
-  if (sub == "RESETSTAT") return c.reply.Simple("OK");
+  if (sub == "SET" && c.args.size() >= 4 && c.args.size() % 2 == 0) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (size_t i = 2; i < c.args.size(); i += 2) pairs.emplace_back(c.args[i], c.args[i + 1]);
+    std::string error = c.server->ConfigSet(pairs);
+    return error.empty() ? c.reply.Simple("OK") : c.reply.Error(error);
+  }
+  if (sub == "RESETSTAT" && c.args.size() == 2) {
+    c.server->ResetStats();
+    return c.reply.Simple("OK");
+  }
+  if (sub == "GET" || sub == "SET" || sub == "RESETSTAT")
+    return c.reply.Error("ERR wrong number of arguments for 'config|" + Lower(sub) + "' command");
   c.reply.Error("ERR unknown subcommand '" + std::string(c.args[1]) + "'");
 }
 
@@ -261,6 +251,28 @@ void Shutdown(Context& c) {
   c.reply.Simple("OK");
 }
 
+// INFO's queue lines, one per queue as Redis's keyspace lines are:
+// "queue_<name>:ready=3,in_flight=1,delayed=0,dead_lettered=0".
+std::string QueueLines(synap_db* db) {
+  std::vector<std::string> names;
+  synap_queue_list(
+      db, [](void* u, const void* k, size_t n) { static_cast<std::vector<std::string>*>(u)->emplace_back(
+              static_cast<const char*>(k), n); },
+      &names);
+  std::string out;
+  for (const std::string& q : names) {
+    char* json = nullptr;
+    size_t len = 0;
+    if (synap_queue_stats_json(db, q.c_str(), &json, &len) != SYNAP_OK) continue;
+    std::map<std::string, std::string> f;
+    for (auto& [k, v] : FlatJson(std::string_view(json, len))) f[k] = v;
+    synap_free(json);
+    out += "queue_" + q + ":ready=" + f["ready"] + ",in_flight=" + f["in_flight"] + ",delayed=" + f["delayed"] +
+           ",dead_lettered=" + f["dead_lettered"] + "\r\n";
+  }
+  return out;
+}
+
 // INFO [section...]: Redis's sections, from synap_stats_json and the server's counters.
 void Info(Context& c) {
   std::string want = c.args.size() > 1 ? Upper(c.args[1]) : "DEFAULT";
@@ -274,23 +286,17 @@ void Info(Context& c) {
            std::to_string((NowMs() - c.server->started_ms()) / 1000) + "\r\n\r\n";
   if (on("CLIENTS"))
     out += "# Clients\r\nconnected_clients:" + std::to_string(c.server->client_count()) +
-           "\r\nmaxclients:" + std::to_string(cfg.max_clients) + "\r\n\r\n";
+           "\r\nmaxclients:" + std::to_string(c.server->max_clients()) + "\r\n\r\n";
+  std::map<std::string, std::string> stats;
   char* json = nullptr;
-  std::string stats;
-  if (synap_stats_json(c.db, &json, nullptr) == SYNAP_OK) {
-    stats = json;
+  size_t len = 0;
+  if (synap_stats_json(c.db, &json, &len) == SYNAP_OK) {
+    for (auto& [k, v] : FlatJson(std::string_view(json, len))) stats[k] = v;
     synap_free(json);
   }
   auto field = [&](const char* section, const char* key) -> std::string {
-    size_t s = stats.find(std::string("\"") + section + "\":{");
-    if (s == std::string::npos) return "0";
-    size_t k = stats.find(std::string("\"") + key + "\":", s);
-    if (k == std::string::npos) return "0";
-    k += std::strlen(key) + 3;
-    size_t e = stats.find_first_of(",}", k);
-    std::string v = stats.substr(k, e - k);
-    if (!v.empty() && v[0] == '"') v = v.substr(1, v.size() - 2);
-    return v;
+    auto it = stats.find(std::string(section) + "." + key);
+    return it == stats.end() ? "0" : it->second;
   };
   if (on("MEMORY")) out += "# Memory\r\nused_memory:" + field("kv", "used_memory") + "\r\nmaxmemory:" +
                            field("kv", "maxmemory") + "\r\nmaxmemory_policy:" + field("kv", "maxmemory_policy") +
@@ -298,7 +304,9 @@ void Info(Context& c) {
   if (on("PERSISTENCE"))
     out += "# Persistence\r\nloading:0\r\naof_enabled:1\r\nsynap_fsync_mode:" + field("wal", "fsync_mode") +
            "\r\nrdb_last_save_time:" + std::to_string(c.server->last_save_s.load()) +
-           "\r\nsnapshots_taken:" + field("snapshot", "taken") + "\r\nwal_durable_lsn:" + field("wal", "durable_lsn") +
+           "\r\nsnapshots_taken:" + field("snapshot", "taken") + "\r\nwal_mechanism:" + field("wal", "mechanism") +
+           "\r\nwal_batches:" + field("wal", "batches") + "\r\nwal_syncs:" + field("wal", "syncs") +
+           "\r\nwal_status:" + field("wal", "status") + "\r\nwal_durable_lsn:" + field("wal", "durable_lsn") +
            "\r\n\r\n";
   if (on("STATS"))
     out += "# Stats\r\ntotal_connections_received:" + std::to_string(c.server->connections_received.load()) +
@@ -313,9 +321,11 @@ void Info(Context& c) {
     if (n > 0) out += "db0:keys=" + std::to_string(n) + ",expires=0,avg_ttl=0\r\n";
     out += "\r\n";
   }
-  if (on("QUEUES")) out += "# Queues\r\nqueues:" + field("queue", "queues") + "\r\n\r\n";
+  if (on("QUEUES")) out += "# Queues\r\nqueues:" + field("queue", "queues") + "\r\n" + QueueLines(c.db) + "\r\n";
   if (on("STREAMS"))
-    out += "# Streams\r\nrooms:" + field("stream", "rooms") + "\r\ntopics:" + field("stream", "topics") + "\r\n\r\n";
+    out += "# Streams\r\nrooms:" + field("stream", "rooms") + "\r\ntopics:" + field("stream", "topics") +
+           "\r\nmaintenance_passes:" + field("stream", "maintenance_passes") + "\r\nsegments_deleted:" +
+           field("stream", "segments_deleted") + "\r\ncompactions:" + field("stream", "compactions") + "\r\n\r\n";
   c.reply.Verbatim(out);
 }
 
@@ -326,6 +336,8 @@ std::vector<CommandSpec>& Table() {
     AddKvCommands(&t);
     AddPubSubCommands(&t);
     AddStreamCommands(&t);
+    AddQueueCommands(&t);
+    AddStreamGroupCommands(&t);
     return t;
   }();
   return table;
@@ -381,7 +393,7 @@ void Execute(Context& c) {
     return c.reply.Error("ERR unknown command '" + std::string(c.args[0].substr(0, 64)) +
                          "', with args beginning with: " + args);
   }
-  if (!c.server->config().requirepass.empty() && !c.session->authed && !spec->allowed_unauthenticated)
+  if (c.server->auth_required() && !c.session->authed && !spec->allowed_unauthenticated)
     return c.reply.Error("NOAUTH Authentication required.");
   static const std::set<std::string> kSubscribedMode = {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE",
                                                         "PUNSUBSCRIBE", "PING", "QUIT", "RESET"};

@@ -6,6 +6,7 @@
 #include <synap/synap.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,10 +48,14 @@ struct Context {
   std::shared_ptr<Mailbox> mailbox;
   uint64_t deferred_token = 0;  // set: the reply comes through the mailbox, not `reply`
   // A blocked command (XREAD BLOCK): when its token's post arrives, the loop
-  // runs `rerun` (the command without BLOCK) for the reply; after block_ms
+  // runs `rerun` for the reply (a rerun that parks again keeps waiting, with
+  // the first deadline: QCONSUME BLOCK); after block_ms
   // (> 0) without one, the reply is a null array.
   std::vector<std::string> rerun;
   int64_t block_ms = 0;
+  // A parked command's registration to undo when it stops waiting (a
+  // timeout, a closed connection) before its wake-up came.
+  std::function<void()> cancel;
 };
 
 using Handler = void (*)(Context& c);
@@ -78,6 +83,8 @@ void AddConnectionCommands(std::vector<CommandSpec>* table);
 void AddKvCommands(std::vector<CommandSpec>* table);
 void AddPubSubCommands(std::vector<CommandSpec>* table);
 void AddStreamCommands(std::vector<CommandSpec>* table);
+void AddQueueCommands(std::vector<CommandSpec>* table);
+void AddStreamGroupCommands(std::vector<CommandSpec>* table);
 // Drops every subscription of a closing connection.
 void UnsubscribeAll(Server* server, Session* s);
 // Writes the messages waiting in s's subscriptions as push frames; false
@@ -91,5 +98,7 @@ void ReplyError(ReplyWriter& r, int rc);
 bool ParseInt(std::string_view s, int64_t* out);
 std::string Upper(std::string_view s);
 std::string Lower(std::string_view s);
+// The scalar fields of libsynap's JSON (stats), flattened: "wal.durable_lsn" -> "42".
+std::vector<std::pair<std::string, std::string>> FlatJson(std::string_view json);
 
 }  // namespace synap::server

@@ -1,42 +1,22 @@
 // Redis Streams commands over Synap rooms: XADD, XLEN, XRANGE, XREVRANGE,
-// XREAD. A stream key is a room (docs/streams.md has the name rules). Entry
-// IDs map to offsets: the entry at offset n has ID "<n+1>-0", so IDs grow
+// XREAD, XTRIM, XINFO. A stream key is a room (docs/streams.md has the name
+// rules). Entry IDs map to offsets: the entry at offset n has ID "<n+1>-0", so IDs grow
 // with offsets, "0" and "0-0" come before every entry, and an ID's first part
 // is never a time. XADD takes "*" only: Synap assigns offsets. An entry's
 // field/value pairs are the event's headers.
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cstring>
+#include <iterator>
 #include <memory>
 
 #include "tools/synap-server/commands.h"
+#include "tools/synap-server/stream_entries.h"
+#include "tools/synap-server/stream_groups.h"
 
 namespace synap::server {
 namespace {
-
-constexpr uint32_t kMaxRange = 100000;  // entries one XRANGE/XREAD returns at most
-
-std::string IdOf(uint64_t offset) { return std::to_string(offset + 1) + "-0"; }
-
-// "<ms>[-<seq>]" -> the pair; false if malformed.
-bool ParseId(std::string_view s, uint64_t* ms, uint64_t* seq) {
-  size_t dash = s.find('-');
-  int64_t a = 0, b = 0;
-  if (!ParseInt(s.substr(0, dash), &a) || a < 0) return false;
-  if (dash != std::string_view::npos && (!ParseInt(s.substr(dash + 1), &b) || b < 0)) return false;
-  *ms = static_cast<uint64_t>(a);
-  *seq = static_cast<uint64_t>(b);
-  return true;
-}
-
-// The first offset whose ID is > (ms, seq): ID n+1-0 > ms-seq  <=>  n+1 > ms, or n+1 == ms and 0 > seq.
-uint64_t OffsetAfter(uint64_t ms, uint64_t) { return ms; }
-// The first offset whose ID is >= (ms, seq).
-uint64_t OffsetFrom(uint64_t ms, uint64_t seq) { return ms == 0 ? 0 : (seq == 0 ? ms - 1 : ms); }
-// One past the last offset whose ID is <= (ms, seq).
-uint64_t OffsetEnd(uint64_t ms, uint64_t) { return ms; }
-
-const char* kBadId = "ERR Invalid stream ID specified as stream command argument";
 
 struct XaddDone {
   std::shared_ptr<Mailbox> box;  // outlives the loop, so a late completion is safe
@@ -60,8 +40,11 @@ void Xadd(Context& c) {
   bool nomk = false;
   if (Upper(c.args[i]) == "NOMKSTREAM") nomk = true, i++;
   std::string opt = i < c.args.size() ? Upper(c.args[i]) : "";
+  // Trimming belongs after the append is durable, which is known only on
+  // libsynap's committer thread, where a trim (file removals, a directory
+  // fsync, a wait for the room's maintenance) must not run.
   if (opt == "MAXLEN" || opt == "MINID")
-    return c.reply.Error("ERR XADD trimming is not supported: set the room's retention_bytes / retention_ms");
+    return c.reply.Error("ERR XADD MAXLEN/MINID is not supported: trim with XTRIM, or set the room's retention");
   if (i >= c.args.size() || c.args[i] != "*")
     return c.reply.Error("ERR synap-server assigns stream IDs: XADD takes '*'");
   i++;
@@ -101,61 +84,12 @@ void Xlen(Context& c) {
   c.reply.Integer(static_cast<int64_t>(n - e));
 }
 
-void WriteEntry(ReplyWriter& w, const synap_event& e) {
-  w.Array(2);
-  w.Bulk(IdOf(e.offset));
-  w.Array(e.header_count * 2);
-  for (size_t h = 0; h < e.header_count; h++) {
-    w.Bulk({static_cast<const char*>(e.headers[h].key), e.headers[h].key_len});
-    w.Bulk({static_cast<const char*>(e.headers[h].value), e.headers[h].value_len});
-  }
-}
-
-// Reads [from, end) of a room, at most `count` entries. NOTFOUND: no room.
-int ReadRange(Context& c, const std::string& room, uint64_t from, uint64_t end, uint32_t count,
-              std::vector<synap_events*>* blocks, std::vector<const synap_event*>* out) {
-  uint64_t earliest = 0, next = 0;
-  int rc = synap_stream_bounds(c.db, room.c_str(), &earliest, &next);
-  if (rc != SYNAP_OK) return rc;
-  from = std::max(from, earliest);
-  end = std::min(end, next);
-  while (from < end && out->size() < count) {
-    synap_events* got = nullptr;
-    rc = synap_stream_read(c.db, room.c_str(), from, static_cast<uint32_t>(std::min<uint64_t>(count - out->size(), 10000)),
-                           0, 0, &got);
-    if (rc != SYNAP_OK) return rc;
-    blocks->push_back(got);
-    for (size_t i = 0; i < got->count && got->events[i].offset < end && out->size() < count; i++)
-      out->push_back(&got->events[i]);
-    if (got->count == 0 || got->next_offset <= from) break;
-    from = got->next_offset;
-  }
-  return SYNAP_OK;
-}
-
-struct Blocks {  // read results, freed on scope exit
-  std::vector<synap_events*> v;
-  ~Blocks() {
-    for (synap_events* b : v) synap_free(b);
-  }
-};
-
 // XRANGE key start end [COUNT n]; XREVRANGE key end start [COUNT n]
 void Xrange(Context& c) {
   bool rev = Upper(c.args[0]) == "XREVRANGE";
   std::string_view lo = c.args[rev ? 3 : 2], hi = c.args[rev ? 2 : 3];
-  uint64_t from = 0, end = UINT64_MAX, ms, seq;
-  if (lo != "-") {
-    bool excl = !lo.empty() && lo[0] == '(';
-    if (!ParseId(excl ? lo.substr(1) : lo, &ms, &seq)) return c.reply.Error(kBadId);
-    from = excl ? OffsetAfter(ms, seq) : OffsetFrom(ms, seq);
-  }
-  if (hi != "+") {
-    bool excl = !hi.empty() && hi[0] == '(';
-    if (!ParseId(excl ? hi.substr(1) : hi, &ms, &seq)) return c.reply.Error(kBadId);
-    end = OffsetEnd(ms, seq);
-    if (excl && end > 0 && seq == 0) end--;
-  }
+  uint64_t from = 0, end = UINT64_MAX;
+  if (!ParseRangeStart(lo, &from) || !ParseRangeEnd(hi, &end)) return c.reply.Error(kBadId);
   int64_t count = kMaxRange;
   if (c.args.size() == 6 && Upper(c.args[4]) == "COUNT") {
     if (!ParseInt(c.args[5], &count) || count < 0) return c.reply.Error("ERR value is not an integer or out of range");
@@ -168,13 +102,13 @@ void Xrange(Context& c) {
   std::string room(c.args[1]);
   int rc = SYNAP_OK;
   if (!rev) {
-    rc = ReadRange(c, room, from, end, n, &blocks.v, &entries);
+    rc = ReadRange(c.db, room, from, end, n, &blocks, &entries);
   } else {  // the last n of the range: read the range's tail
     uint64_t e = 0, next = 0;
     rc = synap_stream_bounds(c.db, room.c_str(), &e, &next);
     uint64_t stop = std::min(end, next);
     uint64_t start = std::max(from, stop > n ? stop - n : 0);
-    if (rc == SYNAP_OK) rc = ReadRange(c, room, start, stop, kMaxRange, &blocks.v, &entries);
+    if (rc == SYNAP_OK) rc = ReadRange(c.db, room, start, stop, kMaxRange, &blocks, &entries);
     std::reverse(entries.begin(), entries.end());
     if (entries.size() > n) entries.resize(n);
   }
@@ -185,18 +119,6 @@ void Xrange(Context& c) {
 }
 
 void Park(Context& c, size_t streams_at, size_t keys, int64_t count, int64_t block);
-
-struct Wakeup {  // one per room a blocked XREAD waits on; the first to fire posts
-  std::shared_ptr<Mailbox> box;
-  uint64_t token;
-  std::shared_ptr<std::atomic<bool>> fired;
-};
-
-void OnReadable(void* user, int) {
-  auto* w = static_cast<Wakeup*>(user);
-  if (!w->fired->exchange(true)) w->box->Post(w->token, "");
-  delete w;
-}
 
 // XREAD [COUNT n] [BLOCK ms] STREAMS key... id...
 // BLOCK: with nothing to return, the command parks; the first of its rooms
@@ -234,8 +156,8 @@ void Xread(Context& c) {
     }
     from = OffsetAfter(ms, seq);
     std::vector<const synap_event*> entries;
-    int rc = ReadRange(c, room, from, UINT64_MAX, static_cast<uint32_t>(std::min<int64_t>(count, kMaxRange)),
-                       &blocks.v, &entries);
+    int rc = ReadRange(c.db, room, from, UINT64_MAX, static_cast<uint32_t>(std::min<int64_t>(count, kMaxRange)),
+                       &blocks, &entries);
     if (rc == SYNAP_NOTFOUND) continue;
     if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
     if (!entries.empty()) found.emplace_back(room, std::move(entries));
@@ -267,14 +189,311 @@ void Park(Context& c, size_t streams_at, size_t keys, int64_t count, int64_t blo
     uint64_t from = id == "$" ? next : (ParseId(id, &ms, &seq) ? OffsetAfter(ms, seq) : next);
     rerun.push_back(room);
     ids.push_back(from == 0 ? "0" : IdOf(from - 1));
-    if (!exists) continue;  // a room that does not exist yet cannot be waited on (documented)
-    auto* w = new Wakeup{c.mailbox, token, fired};
-    if (synap_stream_notify_readable(c.db, room.c_str(), from, OnReadable, w) != SYNAP_OK) delete w;
+    if (exists) WakeWhenReadable(c, room, from, token, fired);  // a missing room cannot be waited on (documented)
   }
   rerun.insert(rerun.end(), ids.begin(), ids.end());
   c.deferred_token = token;
   c.rerun = std::move(rerun);
   c.block_ms = block;
+}
+
+// ---- XTRIM ----
+
+// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]
+// Always approximate, whatever the `=`: Synap deletes whole sealed segments
+// (a log segment is the unit of deletion, as in Kafka), so entries below the
+// point that share a segment with later ones stay, and the newest segment
+// always stays. LIMIT count (only after `~`, as in Redis) bounds the entries
+// removed: the trim point is at most earliest + count; 0 means no bound.
+// Replies the number of entries removed (how far the first kept offset
+// moved); 0 for a missing key.
+void Xtrim(Context& c) {
+  std::string strategy = Upper(c.args[2]);
+  if (strategy != "MAXLEN" && strategy != "MINID") return c.reply.Error("ERR syntax error");
+  size_t i = 3;
+  bool approx = false;
+  if (i < c.args.size() && (c.args[i] == "~" || c.args[i] == "=")) approx = c.args[i++] == "~";
+  if (i >= c.args.size()) return c.reply.Error("ERR syntax error");
+  int64_t maxlen = 0, limit = 0;
+  uint64_t min_offset = 0, ms = 0, seq = 0;
+  if (strategy == "MAXLEN") {
+    if (!ParseInt(c.args[i], &maxlen)) return c.reply.Error("ERR value is not an integer or out of range");
+    if (maxlen < 0) return c.reply.Error("ERR The MAXLEN argument must be >= 0.");
+  } else {
+    if (!ParseId(c.args[i], &ms, &seq)) return c.reply.Error(kBadId);
+    min_offset = OffsetFrom(ms, seq);  // every entry below it has an ID below the MINID
+  }
+  i++;
+  if (i < c.args.size()) {
+    if (Upper(c.args[i]) != "LIMIT" || i + 2 != c.args.size()) return c.reply.Error("ERR syntax error");
+    if (!ParseInt(c.args[i + 1], &limit)) return c.reply.Error("ERR value is not an integer or out of range");
+    if (limit < 0) return c.reply.Error("ERR The LIMIT argument must be >= 0.");
+    if (!approx) return c.reply.Error("ERR syntax error, LIMIT cannot be used without the special ~ option");
+  }
+  std::string room(c.args[1]);
+  uint64_t earliest = 0, next = 0, removed = 0;
+  int rc = synap_stream_bounds(c.db, room.c_str(), &earliest, &next);
+  if (rc == SYNAP_NOTFOUND) return c.reply.Integer(0);
+  if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
+  uint64_t before = strategy == "MINID" ? min_offset : next - std::min(next, static_cast<uint64_t>(maxlen));
+  if (limit > 0) before = std::min(before, earliest + static_cast<uint64_t>(limit));
+  rc = synap_stream_trim(c.db, room.c_str(), before, &removed, nullptr);
+  if (rc == SYNAP_NOTFOUND) return c.reply.Integer(0);  // deleted meanwhile
+  if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
+  c.reply.Integer(static_cast<int64_t>(removed));
+}
+
+// ---- XINFO ----
+
+// Reads a JSON string at s[*at] (its opening quote) as written by libsynap's
+// JSON writer, which escapes only '"', '\\', \n, \r, \t and other control
+// bytes (as \u00XX). False if malformed.
+bool JsonString(std::string_view s, size_t* at, std::string* out) {
+  size_t i = *at;
+  if (i >= s.size() || s[i] != '"') return false;
+  out->clear();
+  for (i++; i < s.size() && s[i] != '"'; i++) {
+    if (s[i] != '\\') {
+      out->push_back(s[i]);
+      continue;
+    }
+    if (++i >= s.size()) return false;
+    switch (s[i]) {
+      case 'n': out->push_back('\n'); break;
+      case 'r': out->push_back('\r'); break;
+      case 't': out->push_back('\t'); break;
+      case 'u': {
+        unsigned v = 0;
+        if (i + 4 >= s.size() || std::from_chars(s.data() + i + 1, s.data() + i + 5, v, 16).ptr != s.data() + i + 5)
+          return false;
+        out->push_back(static_cast<char>(v));
+        i += 4;
+        break;
+      }
+      default: out->push_back(s[i]);  // '"' and '\\'
+    }
+  }
+  if (i >= s.size()) return false;
+  *at = i + 1;
+  return true;
+}
+
+// `"name":<digits>` found at or after *at: its value, *at moved past it.
+bool JsonU64(std::string_view s, std::string_view name, size_t* at, uint64_t* out) {
+  std::string key = "\"" + std::string(name) + "\":";
+  size_t k = s.find(key, *at);
+  if (k == std::string_view::npos) return false;
+  k += key.size();
+  auto [end, ec] = std::from_chars(s.data() + k, s.data() + s.size(), *out);
+  if (ec != std::errc()) return false;
+  *at = static_cast<size_t>(end - s.data());
+  return true;
+}
+
+// The names of the groups with a durable commit on `room`
+// (synap_group_lag_json). Each commit object starts {"group":"..","room":"..",
+// ...}: a string value never holds an unescaped '"', so the patterns below
+// cannot match inside a name.
+int GroupsOf(synap_db* db, const std::string& room, std::vector<std::string>* out) {
+  char* json = nullptr;
+  size_t len = 0;
+  int rc = synap_group_lag_json(db, nullptr, &json, &len);
+  if (rc != SYNAP_OK) return rc;
+  std::string text(json, len);
+  synap_free(json);
+  std::string_view s = text;
+  std::string name, in_room;
+  for (size_t at = s.find("{\"group\":"); at != std::string_view::npos; at = s.find("{\"group\":", at)) {
+    size_t p = at + 9;
+    if (!JsonString(s, &p, &name) || s.substr(p, 8) != ",\"room\":") return SYNAP_EINTERNAL;
+    p += 8;
+    if (!JsonString(s, &p, &in_room)) return SYNAP_EINTERNAL;
+    if (in_room == room) out->push_back(name);
+    at = p;
+  }
+  return SYNAP_OK;
+}
+
+// What XINFO STREAM reports of a room.
+struct StreamFacts {
+  uint64_t earliest = 0, next = 0, segments = 0, bytes = 0;
+  std::vector<std::string> groups;  // names
+  Blocks blocks;  // the entries below point into these
+  const synap_event* first = nullptr;
+  const synap_event* last = nullptr;
+};
+
+// The last entry of [earliest, next): a read of the tail, moving back
+// window by window while compaction left one empty (the newest segment is
+// never compacted, so the first window of one offset finds it in practice).
+int LastEntry(synap_db* db, const std::string& room, StreamFacts* f) {
+  uint64_t hi = f->next, width = 1;
+  while (hi > f->earliest) {
+    uint64_t lo = hi - std::min(width, hi - f->earliest);
+    std::vector<const synap_event*> got;
+    int rc = ReadRange(db, room, lo, hi, kMaxRange, &f->blocks, &got);
+    if (rc != SYNAP_OK) return rc;
+    if (!got.empty()) {
+      f->last = got.back();
+      return SYNAP_OK;
+    }
+    hi = lo;
+    width = std::min<uint64_t>(width * 16, kMaxRange);  // a window never holds more than one read returns
+  }
+  return SYNAP_OK;
+}
+
+int GatherFacts(synap_db* db, const std::string& room, StreamFacts* f) {
+  char* json = nullptr;
+  size_t len = 0;
+  int rc = synap_stream_info_json(db, room.c_str(), &json, &len);
+  if (rc != SYNAP_OK) return rc;
+  std::string info(json, len);
+  synap_free(json);
+  size_t at = 0;  // the top-level fields come first: earliest_offset, next_offset, segments, bytes
+  if (!JsonU64(info, "earliest_offset", &at, &f->earliest) || !JsonU64(info, "next_offset", &at, &f->next) ||
+      !JsonU64(info, "segments", &at, &f->segments) || !JsonU64(info, "bytes", &at, &f->bytes))
+    return SYNAP_EINTERNAL;
+  std::vector<const synap_event*> got;
+  if ((rc = ReadRange(db, room, f->earliest, f->next, 1, &f->blocks, &got)) != SYNAP_OK) return rc;
+  if (!got.empty()) f->first = got.front();
+  if ((rc = LastEntry(db, room, f)) != SYNAP_OK) return rc;
+  return GroupsOf(db, room, &f->groups);
+}
+
+void EntryOrNull(ReplyWriter& w, const synap_event* e) {
+  if (e != nullptr) WriteEntry(w, *e);
+  else w.Null();
+}
+
+// The fields Redis's XINFO STREAM and XINFO STREAM FULL share, in its order.
+// A Synap room has no radix tree: both counts are 0. Every entry below the
+// earliest offset was deleted (retention or XTRIM), hence max-deleted-entry-id.
+void WriteCommonFields(ReplyWriter& w, const StreamFacts& f) {
+  w.Bulk("length");
+  w.Integer(static_cast<int64_t>(f.next - f.earliest));
+  w.Bulk("radix-tree-keys");
+  w.Integer(0);
+  w.Bulk("radix-tree-nodes");
+  w.Integer(0);
+  w.Bulk("last-generated-id");
+  w.Bulk(f.next > 0 ? IdOf(f.next - 1) : "0-0");
+  w.Bulk("max-deleted-entry-id");
+  w.Bulk(f.earliest > 0 ? IdOf(f.earliest - 1) : "0-0");
+  w.Bulk("entries-added");
+  w.Integer(static_cast<int64_t>(f.next));
+  w.Bulk("recorded-first-entry-id");
+  w.Bulk(f.first != nullptr ? IdOf(f.first->offset) : "0-0");
+}
+
+// Synap's own fields, after Redis's.
+void WriteSynapFields(ReplyWriter& w, const StreamFacts& f) {
+  w.Bulk("synap-earliest-offset");
+  w.Integer(static_cast<int64_t>(f.earliest));
+  w.Bulk("synap-segments");
+  w.Integer(static_cast<int64_t>(f.segments));
+  w.Bulk("synap-bytes");
+  w.Integer(static_cast<int64_t>(f.bytes));
+}
+constexpr size_t kCommonFields = 7, kSynapFields = 3;
+
+// FULL's groups, from the server's group registry (stream_groups.h): the
+// delivery cursor and the pending count. The pending entries and the
+// consumers themselves are XPENDING's business; FULL leaves them out.
+void WriteGroupsFull(Context& c, const std::string& room, const StreamFacts& f) {
+  struct Row {
+    std::string name;
+    uint64_t cursor;
+    size_t pending;
+  };
+  std::vector<Row> rows;
+  for (const std::string& name : f.groups) {
+    std::shared_ptr<StreamGroups::Group> g;
+    if (c.server->stream_groups.Find(c.db, room, name, &g) != SYNAP_OK) continue;  // destroyed meanwhile
+    std::lock_guard lk(g->mu);
+    if (!g->destroyed) rows.push_back({name, g->cursor, g->pel.size()});
+  }
+  c.reply.Array(rows.size());
+  for (const Row& r : rows) {
+    c.reply.Map(5);
+    c.reply.Bulk("name");
+    c.reply.Bulk(r.name);
+    c.reply.Bulk("last-delivered-id");
+    c.reply.Bulk(r.cursor > 0 ? IdOf(r.cursor - 1) : "0-0");
+    c.reply.Bulk("entries-read");  // offsets before the cursor, deleted ones included
+    c.reply.Integer(static_cast<int64_t>(r.cursor));
+    c.reply.Bulk("lag");
+    c.reply.Integer(static_cast<int64_t>(f.next - std::min(f.next, r.cursor)));
+    c.reply.Bulk("pel-count");
+    c.reply.Integer(static_cast<int64_t>(r.pending));
+  }
+}
+
+// XINFO STREAM key [FULL [COUNT n]]: RESP2 a flat name/value array, RESP3 a map.
+void XinfoStream(Context& c) {
+  bool full = c.args.size() >= 4 && Upper(c.args[3]) == "FULL";
+  int64_t count = 10;  // FULL's entries, from the first; COUNT 0: all (up to kMaxRange)
+  if (c.args.size() == 6 && full && Upper(c.args[4]) == "COUNT") {
+    if (!ParseInt(c.args[5], &count) || count < 0) return c.reply.Error("ERR value is not an integer or out of range");
+  } else if (c.args.size() != 3 && !(full && c.args.size() == 4)) {
+    return c.reply.Error("ERR syntax error");
+  }
+  std::string room(c.args[2]);
+  StreamFacts f;
+  int rc = GatherFacts(c.db, room, &f);
+  if (rc == SYNAP_NOTFOUND) return c.reply.Error("ERR no such key");
+  if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
+  if (!full) {
+    c.reply.Map(kCommonFields + 3 + kSynapFields);
+    WriteCommonFields(c.reply, f);
+    c.reply.Bulk("groups");
+    c.reply.Integer(static_cast<int64_t>(f.groups.size()));
+    c.reply.Bulk("first-entry");
+    EntryOrNull(c.reply, f.first);
+    c.reply.Bulk("last-entry");
+    EntryOrNull(c.reply, f.last);
+    return WriteSynapFields(c.reply, f);
+  }
+  uint32_t n = count == 0 ? kMaxRange : static_cast<uint32_t>(std::min<int64_t>(count, kMaxRange));
+  std::vector<const synap_event*> entries;
+  if ((rc = ReadRange(c.db, room, f.earliest, f.next, n, &f.blocks, &entries)) != SYNAP_OK)
+    return ReplyError(c.reply, rc);
+  c.reply.Map(kCommonFields + 2 + kSynapFields);
+  WriteCommonFields(c.reply, f);
+  c.reply.Bulk("entries");
+  c.reply.Array(entries.size());
+  for (const synap_event* e : entries) WriteEntry(c.reply, *e);
+  c.reply.Bulk("groups");
+  WriteGroupsFull(c, room, f);
+  WriteSynapFields(c.reply, f);
+}
+
+const char* const kXinfoHelp[] = {
+    "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "STREAM <key> [FULL [COUNT <count>]]",
+    "    Show information about the stream: Redis's fields, then synap-earliest-offset,",
+    "    synap-segments and synap-bytes. FULL lists the first <count> entries (default 10,",
+    "    0 for all) and each group's cursor and pending count.",
+    "GROUPS <key>",
+    "    Not supported yet.",
+    "CONSUMERS <key> <groupname>",
+    "    Not supported yet.",
+    "HELP",
+    "    Print this help.",
+};
+
+// XINFO STREAM | GROUPS | CONSUMERS | HELP
+void Xinfo(Context& c) {
+  std::string sub = Upper(c.args[1]);
+  if (sub == "HELP" && c.args.size() == 2) {
+    c.reply.Array(std::size(kXinfoHelp));
+    for (const char* line : kXinfoHelp) c.reply.Simple(line);
+    return;
+  }
+  if (sub == "STREAM" && c.args.size() >= 3) return XinfoStream(c);
+  if (sub == "GROUPS" || sub == "CONSUMERS") return c.reply.Error("ERR XINFO " + sub + " is not supported yet");
+  c.reply.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(c.args[1].substr(0, 64)) +
+                "'. Try XINFO HELP.");
 }
 
 }  // namespace
@@ -286,6 +505,8 @@ void AddStreamCommands(std::vector<CommandSpec>* t) {
                           {"XRANGE", -4, Xrange},
                           {"XREVRANGE", -4, Xrange},
                           {"XREAD", -4, Xread},
+                          {"XTRIM", -4, Xtrim},
+                          {"XINFO", -2, Xinfo},
                       });
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 namespace synap::server {
@@ -69,7 +70,11 @@ int Listen(const std::string& bind, int port, std::string* error) {
 }  // namespace
 
 EventLoop::EventLoop(Server* server, unsigned index)
-    : server_(server), cfg_(server->config()), index_(index), parser_(server->config().limits) {}
+    : server_(server),
+      cfg_(server->config()),
+      index_(index),
+      parser_(server->request_limits()),
+      limits_version_(server->limits_version()) {}
 
 EventLoop::~EventLoop() {
   for (auto& [id, c] : conns_)
@@ -78,6 +83,7 @@ EventLoop::~EventLoop() {
   if (mailbox_) mailbox_->Close();  // late callbacks find it closed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (ring_ready_) io_uring_queue_exit(&ring_);
+  free(bufs_);  // the buffer ring's memory (posix_memalign in Init), no longer the kernel's once the ring is gone
 }
 
 std::string EventLoop::Init() {
@@ -195,7 +201,7 @@ void EventLoop::OnAccept(const io_uring_cqe* cqe) {
   if (cqe->res < 0) return;
   int fd = cqe->res;
   server_->connections_received++;
-  if (server_->shutting_down() || server_->client_count() >= cfg_.max_clients) {
+  if (server_->shutting_down() || server_->client_count() >= server_->max_clients()) {
     static const char kFull[] = "-ERR max number of clients reached\r\n";
     (void)!write(fd, kFull, sizeof kFull - 1);
     ::close(fd);
@@ -209,6 +215,9 @@ void EventLoop::OnAccept(const io_uring_cqe* cqe) {
   c->fd = fd;
   c->session.id = c->id;
   c->session.notify_fd = wake_fd_;  // subscriptions wake this loop
+  // As in Redis, a client that connected while no password was set stays
+  // authenticated if CONFIG SET requirepass sets one later.
+  c->session.authed = !server_->auth_required();
   c->last_active_ms = NowMs();
   ClientInfo info;
   info.addr = PeerAddr(fd);
@@ -231,7 +240,7 @@ void EventLoop::OnRecv(Conn* c, const io_uring_cqe* cqe) {
     io_uring_buf_ring_add(bufs_, buf, cfg_.recv_buffer_bytes, static_cast<unsigned short>(bid), buf_mask_, 0);
     io_uring_buf_ring_advance(bufs_, 1);
     c->last_active_ms = NowMs();
-    if (c->in.size() > cfg_.max_query_bytes) {
+    if (c->in.size() > server_->max_query_bytes()) {
       Deliver(c, 0, "-ERR Protocol error: client query buffer over client-query-buffer-limit\r\n");
       c->closing = true;
     }
@@ -244,6 +253,10 @@ void EventLoop::OnRecv(Conn* c, const io_uring_cqe* cqe) {
 }
 
 void EventLoop::Process(Conn* c) {
+  if (limits_version_ != server_->limits_version()) {  // CONFIG SET proto-max-bulk-len; no parse is under way
+    limits_version_ = server_->limits_version();
+    parser_ = RequestParser(server_->request_limits());
+  }
   size_t pos = 0;
   while (!c->closing && !c->closed && pos < c->in.size()) {
     size_t used = 0;
@@ -267,12 +280,13 @@ void EventLoop::Process(Conn* c) {
     pos += used;
     std::string reply;
     ReplyWriter w(&reply, c->session.proto);
-    Context ctx{server_, server_->db(), &c->session, args_, w, 0, mailbox_, 0, {}, 0};
+    Context ctx{server_, server_->db(), &c->session, args_, w, 0, mailbox_, 0, {}, 0, {}};
     Execute(ctx);
     c->session.commands++;
     server_->commands_processed++;
     if (ctx.deferred_token != 0) {  // the reply comes later, through the mailbox
-      c->slots.push_back({0, {}, ctx.deferred_token, false, std::move(ctx.rerun), c->session.proto});
+      c->slots.push_back(
+          {0, {}, ctx.deferred_token, false, std::move(ctx.rerun), c->session.proto, std::move(ctx.cancel)});
       if (ctx.block_ms > 0) deadlines_[ctx.deferred_token] = NowMs() + ctx.block_ms;
       deferred_[ctx.deferred_token] = c;
       waiting_.insert(c);
@@ -293,7 +307,7 @@ void EventLoop::Deliver(Conn* c, synap_ticket ticket, std::string&& bytes) {
   if (c->slots.empty() && ticket <= acked_) {
     c->out += bytes;
   } else {
-    c->slots.push_back({ticket, std::move(bytes), 0, false, {}, 2});
+    c->slots.push_back({ticket, std::move(bytes), 0, false, {}, 2, {}});
     waiting_.insert(c);
   }
   if (ticket > registered_) {
@@ -301,7 +315,8 @@ void EventLoop::Deliver(Conn* c, synap_ticket ticket, std::string&& bytes) {
     // The callback owns a reference to the mailbox: it may come after this loop is gone.
     synap_on_acked(server_->db(), ticket, &EventLoop::OnAcked, new std::shared_ptr<Mailbox>(mailbox_));
   }
-  if (c->out.size() + c->sending.size() > cfg_.max_output_bytes) {  // a slow reader
+  size_t max_output = server_->max_output_bytes();  // 0: no limit
+  if (max_output != 0 && c->out.size() + c->sending.size() > max_output) {  // a slow reader
     c->closing = true;
     Close(c);
   }
@@ -336,9 +351,12 @@ void EventLoop::TakeCompletions() {
 }
 
 // A parked command that timed out answers a null array; one whose post
-// (a wake-up) arrived runs again for its reply; any other takes `bytes`.
+// (a wake-up) arrived runs again for its reply, and may park again under a
+// new token with its first deadline; any other takes `bytes`.
 void EventLoop::Fill(uint64_t token, std::string bytes, bool timed_out) {
-  deadlines_.erase(token);
+  auto when = deadlines_.find(token);
+  int64_t deadline = when != deadlines_.end() ? when->second : 0;
+  if (when != deadlines_.end()) deadlines_.erase(when);
   auto it = deferred_.find(token);
   if (it == deferred_.end()) return;  // its connection is gone, or it timed out
   Conn* c = it->second;
@@ -346,14 +364,24 @@ void EventLoop::Fill(uint64_t token, std::string bytes, bool timed_out) {
   for (Slot& s : c->slots) {
     if (s.token != token) continue;
     if (timed_out) {
+      if (s.cancel) s.cancel();
       bytes.clear();
       ReplyWriter(&bytes, s.proto).NullArray();
     } else if (!s.rerun.empty()) {
+      s.cancel = nullptr;  // its wake-up came: nothing left to undo
       std::vector<std::string_view> args(s.rerun.begin(), s.rerun.end());
       std::string out;
       ReplyWriter w(&out, s.proto);
-      Context ctx{server_, server_->db(), &c->session, args, w, 0, mailbox_, 0, {}, 0};
+      Context ctx{server_, server_->db(), &c->session, args, w, 0, mailbox_, 0, {}, 0, {}};
       Execute(ctx);
+      if (ctx.deferred_token != 0) {  // parked again (XREADGROUP: another consumer took the entries that woke it)
+        s.token = ctx.deferred_token;
+        s.rerun = std::move(ctx.rerun);
+        s.cancel = std::move(ctx.cancel);
+        deferred_[s.token] = c;
+        if (deadline != 0 && !s.rerun.empty()) deadlines_[s.token] = deadline;  // the first deadline holds
+        return;
+      }
       bytes = std::move(out);
     }
     s.bytes = std::move(bytes);
@@ -424,8 +452,11 @@ void EventLoop::Close(Conn* c) {
   if (c->closed) return;
   c->closed = true;
   waiting_.erase(c);
-  for (const Slot& s : c->slots)
-    if (s.token != 0) deferred_.erase(s.token), deadlines_.erase(s.token);
+  for (Slot& s : c->slots) {
+    if (s.token == 0) continue;
+    if (deferred_.erase(s.token) > 0 && s.cancel) s.cancel();  // still parked: undo its registration
+    deadlines_.erase(s.token);
+  }
   subscribers_.erase(c);
   UnsubscribeAll(server_, &c->session);
   shutdown(c->fd, SHUT_RDWR);  // ends the multishot receive
@@ -453,9 +484,10 @@ void EventLoop::Tick(int64_t now_ms) {
   for (const auto& [token, at] : deadlines_)
     if (now_ms >= at) expired.push_back(token);
   for (uint64_t token : expired) Fill(token, {}, /*timed_out=*/true);
-  if (cfg_.idle_timeout_s > 0)
+  int64_t idle_ms = int64_t{server_->idle_timeout_s()} * 1000;  // 0: never
+  if (idle_ms > 0)
     for (auto& [id, c] : conns_)
-      if (!c->closed && now_ms - c->last_active_ms > int64_t{cfg_.idle_timeout_s} * 1000 && c->slots.empty())
+      if (!c->closed && now_ms - c->last_active_ms > idle_ms && c->slots.empty())
         Close(c.get());
   std::vector<Conn*> dead;
   for (auto& [id, c] : conns_)

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,7 @@ class EventLoop {
     bool filled = false;  // the deferred reply arrived
     std::vector<std::string> rerun;  // a parked command, run again when its token's post arrives
     int proto = 2;
+    std::function<void()> cancel;    // undoes a parked command's wake-up registration
   };
   struct Conn {
     uint64_t id = 0;
@@ -106,7 +108,8 @@ class EventLoop {
   std::map<uint64_t, Conn*> deferred_;  // token -> the connection holding its slot
   std::map<uint64_t, int64_t> deadlines_;  // token -> when a parked command gives up (ms)
   void Fill(uint64_t token, std::string bytes, bool timed_out);
-  RequestParser parser_;
+  RequestParser parser_;      // with the limits of limits_version_
+  uint64_t limits_version_ = 0;
   std::vector<std::string_view> args_;
 };
 

@@ -53,6 +53,7 @@ class ReplyWriter {
   void Double(double d);                    // RESP3 ,d, RESP2 bulk
   void Bool(bool b);                        // RESP3 #t, RESP2 :1
   void Verbatim(std::string_view s);        // RESP3 =txt:, RESP2 bulk
+  void Raw(std::string_view encoded) { out_->append(encoded); }  // replies written by another writer
 
  private:
   void Header(char c, int64_t n);
