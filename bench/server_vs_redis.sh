@@ -2,7 +2,9 @@
 # synap-server beside redis-server under redis-benchmark, same flags, one run:
 # Redis with appendfsync always, everysec and no persistence; synap-server
 # with fsync always, periodic and never. SET, GET, INCR with 16 B values,
-# -c 50, pipelining 1 and 16; medians of `reps` runs.
+# SET and GET with 1 KiB, XADD, and a queue publish (Synap's QPUBLISH beside
+# Redis's LPUSH, the list Redis users queue with) with 16 B and 1 KiB
+# payloads; -c 50, pipelining 1 and 16; medians of `reps` runs.
 #   bench/server_vs_redis.sh [build-dir] [reps]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,8 +36,20 @@ for rep in $(seq 1 "$REPS"); do
     who=${target%%:*} mode=${target##*:}
     "start_$who" "$mode"
     wait_up
+    push=LPUSH; [[ $who == synap ]] && push=QPUBLISH
     for P in 1 16; do
-      redis-benchmark -p $PORT -c 50 -n "$N" -P $P -d 16 -t set,get,incr --csv > "$OUT/$who-$mode-P$P.$rep.csv"
+      f="$OUT/$who-$mode-P$P.$rep.csv"
+      redis-benchmark -p $PORT -c 50 -n "$N" -P $P -d 16 -t set,get,incr --csv > "$f"
+      redis-benchmark -p $PORT -c 50 -n "$N" -P $P -d 1024 -t set,get --csv | sed -e 's/^"SET"/"SET 1K"/' \
+        -e 's/^"GET"/"GET 1K"/' | tail -n +2 >> "$f"
+      for size in 16 1024; do
+        payload=$(head -c $size /dev/zero | tr '\0' v)
+        label=$([[ $size == 16 ]] && echo "" || echo " 1K")
+        redis-benchmark -p $PORT -c 50 -n "$N" -P $P --csv XADD bench-stream '*' f "$payload" | tail -n +2 |
+          sed -e "s/^\"[^\"]*\"/\"XADD$label\"/" >> "$f"
+        redis-benchmark -p $PORT -c 50 -n "$N" -P $P --csv $push bench-queue "$payload" | tail -n +2 |
+          sed -e "s/^\"[^\"]*\"/\"PUBLISH$label\"/" >> "$f"
+      done
     done
     kill $pid; wait $pid 2>/dev/null || true
     rm -rf "$ROOT"/data/server-bench.* /tmp/redis-"$mode".*
@@ -56,7 +70,8 @@ def med(name, test):
     return statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)
 print("| test | P | " + " | ".join(["redis always", "redis everysec", "redis none", "synap always", "synap periodic", "synap never"]) + " |")
 print("|---|---:|" + "---:|" * 6)
-for test in ("SET", "GET", "INCR"):
+# PUBLISH: QPUBLISH on synap-server, LPUSH on redis-server
+for test in ("SET", "GET", "INCR", "SET 1K", "GET 1K", "XADD", "XADD 1K", "PUBLISH", "PUBLISH 1K"):
     for P in (1, 16):
         cells = []
         for who in ("redis-always", "redis-everysec", "redis-none", "synap-always", "synap-periodic", "synap-never"):
