@@ -166,13 +166,23 @@ Result<std::vector<Delivery>> QueueStore::Consume(std::string_view name, std::st
   if (consumer.empty() || consumer.size() > kMaxQueueNameBytes)
     return Status::InvalidArgument("consumer name must be 1..256 bytes");
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  // The sweep below may make more messages ready than this call takes: the
+  // others must wake blocked consumers and NotifyReady waiters. Declared
+  // before the lock, so it runs after the unlock.
+  bool swept = false;
+  struct WakeOnExit {
+    std::function<void()> fn;
+    ~WakeOnExit() { fn(); }
+  } wake_on_exit{[&] {
+    if (swept) Wake(name);
+  }};
   std::unique_lock<std::mutex> lk(mu_);
   while (true) {
     Result<Queue*> found = Find(name);
     if (!found.ok()) return found.status();
     Queue& q = **found;
     int64_t now = Now();
-    Sweep(q, now);
+    swept |= Sweep(q, now) > 0;
     uint32_t room = max;
     if (prefetch != 0) {
       auto c = q.consumers.find(std::string(consumer));

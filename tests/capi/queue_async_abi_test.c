@@ -11,7 +11,9 @@
  *   - synap_queue_notify_ready: runs at once when a message is deliverable,
  *     later when a publish is acknowledged, a nack requeues, a dead letter is
  *     revived, with SYNAP_NOTFOUND when the queue is deleted and with
- *     SYNAP_ECLOSED at synap_close(); exactly once per registration;
+ *     SYNAP_ECLOSED at synap_close(); exactly once per registration; and
+ *     when a consume's own sweep makes more messages ready than it takes
+ *     (deadlines passed), before the background tick would;
  *     synap_queue_notify_cancel stops one that has not run (SYNAP_OK, never
  *     called afterwards) and answers SYNAP_NOTFOUND for one that ran;
  *   - bad input: NULL db/queue/fn/handle/ticket, a missing queue.
@@ -185,6 +187,40 @@ static void test_notify(synap_db* db) {
   CHECK(wake_calls(&now) == 1 && wake_calls(&later) == 1 && wake_calls(&revived) == 1); /* exactly once */
 }
 
+/* Two deliveries pass their deadline. A consume of one sweeps both back
+ * and takes one; the other must wake a waiter at once, not at the next
+ * background tick (set to 1 s here, with the KV sweep off). */
+static void test_sweep_wakes(const char* dir) {
+  wake w;
+  uint64_t h = 0;
+  synap_message* m = NULL;
+  size_t n = 0;
+  synap_options* o = NULL;
+  synap_db* db = NULL;
+  wake_init(&w);
+  EXPECT_OK(synap_options_create(&o));
+  EXPECT_OK(synap_options_set(o, "wal.fsync_mode", "never"));
+  EXPECT_OK(synap_options_set(o, "kv.active_expire_ms", "0"));
+  EXPECT_OK(synap_options_set(o, "stream.maintenance_ms", "1000"));
+  EXPECT_OK(synap_open(dir, o, &db));
+  synap_options_destroy(o);
+  if (db == NULL) return;
+  EXPECT_OK(synap_queue_declare(db, "dl", "ack_deadline_ms=50"));
+  EXPECT_OK(synap_queue_publish(db, "dl", "a", 1, -1, 0, -1, NULL, 0, NULL));
+  EXPECT_OK(synap_queue_publish(db, "dl", "b", 1, -1, 0, -1, NULL, 0, NULL));
+  EXPECT_OK(synap_queue_consume(db, "dl", "c", 2, 0, 0, &m, &n));
+  CHECK(n == 2);
+  synap_free(m);
+  EXPECT_OK(synap_queue_notify_ready(db, "dl", on_ready, &w, &h));
+  CHECK(wake_calls(&w) == 0); /* both in flight: nothing deliverable */
+  sleep_ms(80);               /* both deadlines pass; the next tick is far */
+  EXPECT_OK(synap_queue_consume(db, "dl", "c", 1, 0, 0, &m, &n));
+  CHECK(n == 1);
+  synap_free(m);
+  CHECK(wake_calls(&w) == 1 && w.result == SYNAP_OK); /* woken by that consume's sweep */
+  EXPECT_OK(synap_close(db));
+}
+
 /* A pending registration runs with SYNAP_ECLOSED before synap_close returns. */
 static void test_close(const char* dir) {
   wake w;
@@ -238,6 +274,12 @@ int main(void) {
   }
   test_close(dir2);
   test_reopen(dir3);
+  {
+    char* dir4 = make_dir(base, "queue-async-sweep");
+    test_sweep_wakes(dir4);
+    if (failures == 0) remove_tree(dir4);
+    free(dir4);
+  }
   if (failures == 0) {
     remove_tree(dir1);
     remove_tree(dir2);

@@ -283,6 +283,16 @@ def test_live_settings():
               b"client-query-buffer-limit" in out and closed, repr(out[:100]))
         f.close()
 
+        # Limits so small that no CONFIG SET could undo them are refused.
+        for name, value in [("proto-max-bulk-len", "100"), ("client-query-buffer-limit", "1000"),
+                            ("client-output-buffer-limit", "10"),
+                            ("client-output-buffer-limit", "normal 100 0 0")]:
+            err = admin.command("CONFIG", "SET", name, value)
+            check(f"CONFIG SET {name} {value} is refused (a client could no longer undo it)",
+                  isinstance(err, Err) and "at least" in err, repr(err))
+        check_eq("CONFIG SET client-output-buffer-limit 0 (no limit) is taken",
+                 admin.command("CONFIG", "SET", "client-output-buffer-limit", "0"), "OK")
+
         # client-output-buffer-limit: a byte count or Redis's class form
         check_eq("CONFIG SET client-output-buffer-limit 'normal 10mb 5mb 60'",
                  admin.command("CONFIG", "SET", "client-output-buffer-limit", "normal 10mb 5mb 60"), "OK")

@@ -156,7 +156,19 @@ def test_block(srv):
     check_eq("QCONSUME BLOCK is woken by a publish on another connection", result.get("c1"), [mid, b"wake", 0, 1])
     t = time.monotonic()
     check_eq("QCONSUME BLOCK times out with null", q(r, "QCONSUME", "waitq", "BLOCK", 200), None)
-    check("... after about its timeout", time.monotonic() - t >= 0.15)
+    took = time.monotonic() - t
+    check("... after about its timeout, not a tick later", 0.15 <= took < 0.29, f"{took:.3f} s")
+    check_eq("QCONSUME COUNT n BLOCK times out with an empty array",
+             q(r, "QCONSUME", "waitq", "COUNT", 5, "BLOCK", 50), [])
+    # BLOCK near INT64_MAX waits (it must not wrap into the past).
+    th_far = threading.Thread(target=lambda: result.__setitem__(
+        "far", q(srv.client(socket_timeout=15), "QCONSUME", "waitq", "far", "BLOCK", 9223372036854775807)))
+    th_far.start()
+    time.sleep(0.3)
+    check("QCONSUME BLOCK 9223372036854775807 waits", th_far.is_alive())
+    mfar = q(r, "QPUBLISH", "waitq", "far")
+    th_far.join(10)
+    check_eq("... and is woken by a publish", result.get("far"), [mfar, b"far", 0, 1])
     # Two blocked consumers, two messages one at a time: each gets exactly one.
     ths = [threading.Thread(target=consumer, args=(n,)) for n in ("a", "b")]
     for x in ths:
@@ -205,6 +217,64 @@ def test_pipeline(srv):
     q(r, "QDELETE", "pipe")
 
 
+def test_held_replies():
+    """Pipelined writes behind a parked command: past kMaxHeldReplies (65536)
+    the loop stops parsing, and resumes once replies leave; every reply
+    arrives, in order."""
+    srv = Server("held", extra=["--fsync", "never"])
+    srv.start()
+    r = srv.client()
+    q(r, "QCREATE", "hq")
+    raw = srv.raw(timeout=30)
+    n = 70000
+    batch = [b"*5\r\n$8\r\nQCONSUME\r\n$2\r\nhq\r\n$1\r\nz\r\n$5\r\nBLOCK\r\n$3\r\n500\r\n"]
+    batch += [b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$1\r\nv\r\n" % (len(str(i)) + 1, i) for i in range(n)]
+    batch.append(b"*2\r\n$3\r\nGET\r\n$6\r\nk69999\r\n")
+    raw.send(b"".join(batch))
+    first = raw.reply()
+    check_eq("the parked QCONSUME answers first (null after its timeout)", first, None)
+    oks = 0
+    for _ in range(n):
+        if raw.reply() == "OK":
+            oks += 1
+    check_eq(f"all {n} pipelined SETs behind it are answered, in order", oks, n)
+    check_eq("and the GET after them reads the last one", raw.reply(), b"v")
+    raw.close()
+    check("the server is still running", srv.proc.poll() is None)
+    srv.stop()
+
+
+def test_shutdown_with_blocked_clients():
+    srv = Server("blocked-shutdown")
+    srv.start()
+    r = srv.client()
+    q(r, "QCREATE", "never-fed")
+    got = {}
+
+    def block(name, *cmd):
+        try:
+            got[name] = q(srv.client(socket_timeout=20), *cmd)
+        except Exception as e:  # noqa: BLE001
+            got[name] = e
+
+    ths = [threading.Thread(target=block, args=("q", "QCONSUME", "never-fed", "BLOCK", 0)),
+           threading.Thread(target=block, args=("x", "XREAD", "BLOCK", 0, "STREAMS", "s0", "$"))]
+    r.xadd("s0", {"f": "v"})
+    for th in ths:
+        th.start()
+    time.sleep(0.3)
+    t = time.monotonic()
+    code = srv.sigterm(timeout=10)
+    took = time.monotonic() - t
+    for th in ths:
+        th.join(5)
+    check_eq("SIGTERM with clients blocked forever (BLOCK 0) exits cleanly", code, 0)
+    check("... promptly", took < 3, f"{took:.2f} s")
+    check_eq("the blocked QCONSUME got its null reply", got.get("q"), None)
+    check("the blocked XREAD got its null reply (redis-py shows it as [])", got.get("x") in (None, []),
+          repr(got.get("x")))
+
+
 def test_restart():
     srv = Server("restart")
     srv.start()
@@ -232,6 +302,8 @@ SECTIONS = [
     ("delays and limits", test_delay_and_limits, True),
     ("QCONSUME BLOCK", test_block, True),
     ("pipelined publishes", test_pipeline, True),
+    ("replies held behind a parked command", test_held_replies, False),
+    ("SIGTERM with blocked clients", test_shutdown_with_blocked_clients, False),
     ("restart", test_restart, False),
 ]
 

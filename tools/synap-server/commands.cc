@@ -267,7 +267,10 @@ std::string QueueLines(synap_db* db) {
     std::map<std::string, std::string> f;
     for (auto& [k, v] : FlatJson(std::string_view(json, len))) f[k] = v;
     synap_free(json);
-    out += "queue_" + q + ":ready=" + f["ready"] + ",in_flight=" + f["in_flight"] + ",delayed=" + f["delayed"] +
+    std::string name = q;  // INFO is line-based text: a name's CR/LF would break it
+    for (char& ch : name)
+      if (ch == '\r' || ch == '\n') ch = '?';
+    out += "queue_" + name + ":ready=" + f["ready"] + ",in_flight=" + f["in_flight"] + ",delayed=" + f["delayed"] +
            ",dead_lettered=" + f["dead_lettered"] + "\r\n";
   }
   return out;

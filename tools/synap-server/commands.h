@@ -56,6 +56,7 @@ struct Context {
   // A parked command's registration to undo when it stops waiting (a
   // timeout, a closed connection) before its wake-up came.
   std::function<void()> cancel;
+  bool empty_array_on_timeout = false;  // a timed-out park answers an empty array, not null
 };
 
 using Handler = void (*)(Context& c);

@@ -155,14 +155,17 @@ void OnReady(void* user, int) {
 
 // Parks the command: it runs again (with its BLOCK) when the queue wakes it.
 void Park(Context& c, const std::string& q, int64_t block) {
-  auto* p = new Parked{c.mailbox, c.mailbox->NewToken()};
+  const uint64_t token = c.mailbox->NewToken();
+  auto* p = new Parked{c.mailbox, token};
   uint64_t handle = 0;
+  // From here p belongs to OnReady, which may already have run (and freed
+  // it) when this returns: only `token` and `handle` are used below.
   int rc = synap_queue_notify_ready(c.db, q.c_str(), OnReady, p, &handle);
   if (rc != SYNAP_OK) {
-    delete p;
+    delete p;  // an error: OnReady never runs
     return QueueError(c, rc, q);
   }
-  c.deferred_token = p->token;
+  c.deferred_token = token;
   c.block_ms = block == 0 ? INT64_MAX / 4 : block;  // BLOCK 0: no time limit
   c.rerun.assign(c.args.begin(), c.args.end());
   synap_db* db = c.db;
@@ -191,7 +194,10 @@ void Qconsume(Context& c) {
   int rc = synap_queue_consume(c.db, q.c_str(), consumer.c_str(), static_cast<uint32_t>(count), 0, 0, &got.m, &got.n);
   if (rc != SYNAP_OK) return QueueError(c, rc, q);
   if (got.n == 0) {
-    if (o.count("BLOCK")) return Park(c, q, o["BLOCK"]);
+    if (o.count("BLOCK")) {
+      c.empty_array_on_timeout = many;  // as an empty COUNT read answers
+      return Park(c, q, o["BLOCK"]);
+    }
     return many ? c.reply.Array(0) : c.reply.NullArray();
   }
   if (many) c.reply.Array(got.n);

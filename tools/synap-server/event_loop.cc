@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -163,7 +164,8 @@ void EventLoop::Run() {
   ArmWake();
   int64_t next_tick = NowMs() + 100;
   while (true) {
-    __kernel_timespec ts{0, 100 * 1000 * 1000};
+    int64_t wait_ms = std::clamp<int64_t>(earliest_deadline_ - NowMs(), 1, 100);
+    __kernel_timespec ts{0, static_cast<long long>(wait_ms) * 1000 * 1000};
     io_uring_cqe* cqe = nullptr;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     unsigned head, seen = 0;
@@ -185,13 +187,14 @@ void EventLoop::Run() {
       }
     }
     io_uring_cq_advance(&ring_, seen);
-    ReleaseAcked();
-    FlushSends();
     int64_t now = NowMs();
+    if (now >= earliest_deadline_) ExpireParked(now, /*all=*/false);
     if (now >= next_tick) {
       Tick(now);
       next_tick = now + 100;
     }
+    ReleaseAcked();
+    FlushSends();
     if (server_->shutting_down() && conns_.empty()) break;
   }
 }
@@ -258,7 +261,7 @@ void EventLoop::Process(Conn* c) {
     parser_ = RequestParser(server_->request_limits());
   }
   size_t pos = 0;
-  while (!c->closing && !c->closed && pos < c->in.size()) {
+  while (!c->closing && !c->closed && pos < c->in.size() && c->slots.size() < kMaxHeldReplies) {
     size_t used = 0;
     std::string error;
     RequestParser::Result r = parser_.Parse(std::string_view(c->in).substr(pos), &used, &args_, &error);
@@ -287,7 +290,14 @@ void EventLoop::Process(Conn* c) {
     if (ctx.deferred_token != 0) {  // the reply comes later, through the mailbox
       c->slots.push_back(
           {0, {}, ctx.deferred_token, false, std::move(ctx.rerun), c->session.proto, std::move(ctx.cancel)});
-      if (ctx.block_ms > 0) deadlines_[ctx.deferred_token] = NowMs() + ctx.block_ms;
+      c->slots.back().empty_array_on_timeout = ctx.empty_array_on_timeout;
+      if (ctx.block_ms > 0) {
+        // Saturating: BLOCK near INT64_MAX must not wrap into the past.
+        constexpr int64_t kFarMs = int64_t{100} * 365 * 24 * 3600 * 1000;
+        int64_t at = NowMs() + std::min(ctx.block_ms, kFarMs);
+        deadlines_[ctx.deferred_token] = at;
+        earliest_deadline_ = std::min(earliest_deadline_, at);
+      }
       deferred_[ctx.deferred_token] = c;
       waiting_.insert(c);
     } else {
@@ -366,7 +376,8 @@ void EventLoop::Fill(uint64_t token, std::string bytes, bool timed_out) {
     if (timed_out) {
       if (s.cancel) s.cancel();
       bytes.clear();
-      ReplyWriter(&bytes, s.proto).NullArray();
+      if (s.empty_array_on_timeout) ReplyWriter(&bytes, s.proto).Array(0);
+      else ReplyWriter(&bytes, s.proto).NullArray();
     } else if (!s.rerun.empty()) {
       s.cancel = nullptr;  // its wake-up came: nothing left to undo
       std::vector<std::string_view> args(s.rerun.begin(), s.rerun.end());
@@ -379,7 +390,10 @@ void EventLoop::Fill(uint64_t token, std::string bytes, bool timed_out) {
         s.rerun = std::move(ctx.rerun);
         s.cancel = std::move(ctx.cancel);
         deferred_[s.token] = c;
-        if (deadline != 0 && !s.rerun.empty()) deadlines_[s.token] = deadline;  // the first deadline holds
+        if (deadline != 0 && !s.rerun.empty()) {
+          deadlines_[s.token] = deadline;  // the first deadline holds
+          earliest_deadline_ = std::min(earliest_deadline_, deadline);
+        }
         return;
       }
       bytes = std::move(out);
@@ -399,17 +413,17 @@ void EventLoop::ReleaseAcked() {
   std::vector<Conn*> resume;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     Conn* c = *it;
+    bool released = false;
     while (!c->slots.empty() && Ready(c->slots.front())) {
       Slot& s = c->slots.front();
       c->out += s.token != 0 || s.ticket <= acked_ ? s.bytes : ack_error_;
       c->slots.pop_front();
+      released = true;
     }
-    if (c->slots.empty()) {
-      if (!c->in.empty()) resume.push_back(c);  // commands held back for read-your-writes
-      it = waiting_.erase(it);
-    } else {
-      ++it;
-    }
+    // Commands held back (read-your-writes, or kMaxHeldReplies) may go on.
+    if (released && !c->in.empty()) resume.push_back(c);
+    if (c->slots.empty()) it = waiting_.erase(it);
+    else ++it;
   }
   for (Conn* c : resume) Process(c);
 }
@@ -468,6 +482,23 @@ void EventLoop::Reap(Conn* c) {
   conns_.erase(c->id);
 }
 
+// Parked commands whose time is up (or all of them, at shutdown) answer
+// their timeout reply. Recomputes earliest_deadline_.
+void EventLoop::ExpireParked(int64_t now_ms, bool all) {
+  std::vector<uint64_t> expired;
+  earliest_deadline_ = INT64_MAX;
+  for (const auto& [token, at] : deadlines_) {
+    if (all || now_ms >= at) expired.push_back(token);
+    else earliest_deadline_ = std::min(earliest_deadline_, at);
+  }
+  if (all) {  // parked without a deadline (XREAD BLOCK 0) too
+    for (const auto& [token, c] : deferred_)
+      for (const Slot& s : c->slots)
+        if (s.token == token && !s.rerun.empty() && !deadlines_.count(token)) expired.push_back(token);
+  }
+  for (uint64_t token : expired) Fill(token, {}, /*timed_out=*/true);
+}
+
 void EventLoop::Tick(int64_t now_ms) {
   if (server_->shutting_down()) {
     if (listen_fd_ >= 0) {
@@ -476,14 +507,10 @@ void EventLoop::Tick(int64_t now_ms) {
       listen_fd_ = -1;
     }
     for (auto& [id, c] : conns_) c->closing = true;  // flush what is owed, then close
+    ExpireParked(now_ms, /*all=*/true);  // a blocked client (BLOCK 0 too) gets its timeout reply now
   } else if (!accepting_) {
     ArmAccept();
   }
-  // Parked commands whose time is up answer with a null array.
-  std::vector<uint64_t> expired;
-  for (const auto& [token, at] : deadlines_)
-    if (now_ms >= at) expired.push_back(token);
-  for (uint64_t token : expired) Fill(token, {}, /*timed_out=*/true);
   int64_t idle_ms = int64_t{server_->idle_timeout_s()} * 1000;  // 0: never
   if (idle_ms > 0)
     for (auto& [id, c] : conns_)

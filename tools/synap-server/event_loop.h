@@ -29,6 +29,12 @@
 
 namespace synap::server {
 
+// Replies one connection may have held back (waiting for a ticket or a
+// parked command) before the loop stops parsing its input: past this, its
+// requests wait unparsed, where client-query-buffer-limit bounds them, so a
+// client pipelining behind a blocked command cannot grow memory unbounded.
+inline constexpr size_t kMaxHeldReplies = 65536;
+
 class EventLoop {
  public:
   EventLoop(Server* server, unsigned index);
@@ -50,6 +56,7 @@ class EventLoop {
     std::vector<std::string> rerun;  // a parked command, run again when its token's post arrives
     int proto = 2;
     std::function<void()> cancel;    // undoes a parked command's wake-up registration
+    bool empty_array_on_timeout = false;  // a timed-out park answers *0 (QCONSUME COUNT), not null
   };
   struct Conn {
     uint64_t id = 0;
@@ -107,6 +114,8 @@ class EventLoop {
   bool accepting_ = false;
   std::map<uint64_t, Conn*> deferred_;  // token -> the connection holding its slot
   std::map<uint64_t, int64_t> deadlines_;  // token -> when a parked command gives up (ms)
+  int64_t earliest_deadline_ = INT64_MAX;   // <= every deadline in deadlines_ (ms)
+  void ExpireParked(int64_t now_ms, bool all);
   void Fill(uint64_t token, std::string bytes, bool timed_out);
   RequestParser parser_;      // with the limits of limits_version_
   uint64_t limits_version_ = 0;

@@ -142,7 +142,8 @@ void AddServerFlags(CLI::App& app, Settings* s) {
   auto size = CLI::AsSizeValue(false);  // 64M, 64mb, 1GiB: powers of 1024
   AddKey(app, s, "--bind,--server.bind", "server.host", &c.bind, "address to listen on");
   AddKey(app, s, "--port", "server.port", &c.port, "TCP port")->check(CLI::Range(1, 65535));
-  AddKey(app, s, "--threads", "server.threads", &c.threads, "event loops (0: one per core)");
+  AddKey(app, s, "--threads", "server.threads", &c.threads, "event loops (0: one per core), at most 256")
+      ->check(CLI::Range(0u, 256u));
   AddKey(app, s, "--requirepass", "server.requirepass", &c.requirepass,
          "password for AUTH (empty: none; CONFIG SET requirepass changes it)");
   AddKey(app, s, "--maxclients", "server.maxclients", &c.max_clients, "connections at once (CONFIG SET maxclients)")

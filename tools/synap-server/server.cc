@@ -36,6 +36,11 @@ bool ParseBytes(std::string_view s, uint64_t* out) {
 }
 
 // Sets *field from a byte count of at least `min`; "" or why not.
+// The smallest request and reply limits CONFIG SET takes: below them a
+// client could no longer send (or read the reply to) the CONFIG SET that
+// undoes them, and only a restart would help.
+constexpr uint64_t kMinLiveLimit = 1024;
+
 std::string SetBytes(std::string_view value, uint64_t min, size_t* field) {
   uint64_t v;
   if (!ParseBytes(value, &v)) return "argument must be a memory value (bytes, or with a k/m/g unit)";
@@ -57,12 +62,19 @@ std::string SetOutputLimit(std::string_view value, size_t* field) {
     i = j + 1;
   }
   uint64_t hard, soft, secs;
-  if (words.size() == 1) return SetBytes(words[0], 0, field);
+  if (words.size() == 1) {
+    size_t v = 0;
+    std::string why = SetBytes(words[0], 0, &v);
+    if (why.empty() && v != 0 && v < kMinLiveLimit) why = "argument must be 0 (no limit) or at least 1024";
+    if (why.empty()) *field = v;
+    return why;
+  }
   if (words.size() != 4 || Lower(words[0]) != "normal")
     return "expected a byte count or 'normal <hard> <soft> <seconds>' (only the normal class: synap-server has no "
            "replicas, and pub/sub subscribers have their own 10000-message limit)";
   if (!ParseBytes(words[1], &hard) || !ParseBytes(words[2], &soft) || !ParseBytes(words[3], &secs))
     return "the hard and soft limits must be memory values and the seconds a number";
+  if (hard != 0 && hard < kMinLiveLimit) return "the hard limit must be 0 (no limit) or at least 1024";
   *field = static_cast<size_t>(hard);
   return "";
 }
@@ -120,9 +132,11 @@ const Param kParams[] = {
      },
      nullptr, nullptr},
     {"proto-max-bulk-len", [](C, L v) { return std::to_string(v.max_bulk_bytes); },
-     [](std::string_view s, LiveSettings* v) { return SetBytes(s, 1, &v->max_bulk_bytes); }, nullptr, nullptr},
+     [](std::string_view s, LiveSettings* v) { return SetBytes(s, kMinLiveLimit / 4, &v->max_bulk_bytes); },
+     nullptr, nullptr},
     {"client-query-buffer-limit", [](C, L v) { return std::to_string(v.max_query_bytes); },
-     [](std::string_view s, LiveSettings* v) { return SetBytes(s, 1, &v->max_query_bytes); }, nullptr, nullptr},
+     [](std::string_view s, LiveSettings* v) { return SetBytes(s, kMinLiveLimit, &v->max_query_bytes); },
+     nullptr, nullptr},
     {"client-output-buffer-limit", [](C, L v) { return "normal " + std::to_string(v.max_output_bytes) + " 0 0"; },
      [](std::string_view s, LiveSettings* v) { return SetOutputLimit(s, &v->max_output_bytes); }, nullptr, nullptr},
     {"bind", [](C c, L) { return c.bind; }, nullptr, "--bind", nullptr},
