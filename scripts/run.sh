@@ -7,7 +7,8 @@
 # The main job is synap-server, the Redis-protocol server, in the foreground:
 #   synap-server --dir data/server --port 6379 --fsync always
 # A flag given here replaces its default (e.g. `scripts/run.sh --port 7000
-# --fsync periodic`). Connect with `redis-cli -p 6379`; Ctrl-C (SIGINT) stops
+# --fsync periodic`); with `--config FILE` none of the defaults is passed, so
+# the file's settings hold (docs/synap-server.toml). Connect with `redis-cli -p 6379`; Ctrl-C (SIGINT) stops
 # it cleanly. Install/build output and this script's messages go to stderr.
 set -euo pipefail
 
@@ -40,10 +41,13 @@ user_has() {
 
 args=()
 port=6379
-for ((i = 0; i < ${#DEFAULTS[@]}; i += 2)); do
-  flag="${DEFAULTS[i]}" value="${DEFAULTS[i + 1]}"
-  user_has "$flag" "$@" || args+=("$flag" "$value")
-done
+# With --config the file decides: a default flag here would override it.
+if ! user_has --config "$@"; then
+  for ((i = 0; i < ${#DEFAULTS[@]}; i += 2)); do
+    flag="${DEFAULTS[i]}" value="${DEFAULTS[i + 1]}"
+    user_has "$flag" "$@" || args+=("$flag" "$value")
+  done
+fi
 args+=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   [[ "${args[i]}" == --port ]] && port="${args[i + 1]:-$port}"
