@@ -1,7 +1,6 @@
 // `synap-cli bench wal`: see bench_wal.h.
 #include "tools/synap-cli/bench_wal.h"
 
-#include <deque>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -9,13 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <latch>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -26,18 +24,18 @@
 #include "engine/log/recovery.h"
 #include "engine/wal/group_committer.h"
 #include "engine/wal/wal.h"
+#include "tools/synap-cli/bench_common.h"
 #include "tools/synap-cli/command.h"
-#include "engine/base/json_writer.h"
 #include "tools/synap-cli/latency_histogram.h"
 
 namespace synap::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = BenchClock;
 namespace fs = std::filesystem;
 
-constexpr int kExitEngine = 1;
-constexpr int kExitConfig = 2;
+constexpr int kExitEngine = kBenchExitFailed;
+constexpr int kExitConfig = kBenchExitConfig;
 // Requests the backend must hold at once: a log has at most max_in_flight (2)
 // batches and one fsync out; the rest is headroom.
 constexpr unsigned kQueueDepth = 64;
@@ -45,23 +43,10 @@ constexpr unsigned kQueueDepth = 64;
 // the writer's fixed pseudo-random fill.
 constexpr size_t kStampBytes = 12;
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 // ---- record contents ----
 
-// A writer's value: xorshift64 bytes seeded by its id, made once.
-std::vector<uint8_t> MakeFill(uint32_t writer, size_t size) {
-  std::vector<uint8_t> v(size);
-  uint64_t x = 0x9E3779B97F4A7C15ull * (writer + 1);
-  for (size_t i = 0; i < size; i += 8) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::memcpy(v.data() + i, &x, std::min<size_t>(8, size - i));
-  }
-  return v;
-}
+// A writer's value is MakeBenchFill(its id), made once; each record stamps
+// its first bytes.
 
 void Stamp(uint8_t* rec, size_t size, uint32_t writer, uint64_t seq) {
   uint8_t stamp[kStampBytes];
@@ -170,54 +155,6 @@ void RunWriter(wal::Wal* w, Writer* me, uint32_t window, std::latch* ready, cons
   me->finished = Clock::now();
 }
 
-// A live line on stderr while the writers run (only when stderr is a tty).
-class Progress {
- public:
-  Progress(const std::vector<std::unique_ptr<Writer>>* writers, uint64_t total)
-      : writers_(writers), total_(total), thread_([this] { Loop(); }) {}
-  ~Progress() {
-    {
-      std::lock_guard lk(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-    std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
-  }
-
- private:
-  uint64_t Done() const {
-    uint64_t n = 0;
-    for (const auto& w : *writers_) n += w->done.load(std::memory_order_relaxed);
-    return n;
-  }
-  void Loop() {
-    Clock::time_point start = Clock::now(), last_t = start;
-    uint64_t last_n = 0;
-    std::unique_lock lk(mu_);
-    while (!cv_.wait_for(lk, std::chrono::milliseconds(250), [this] { return stop_; })) {
-      Clock::time_point now = Clock::now();
-      uint64_t n = Done();
-      double rate = static_cast<double>(n - last_n) / std::max(1e-9, Seconds(now - last_t));
-      std::fprintf(stderr, "\r\033[Kbench wal: %llu/%llu acked (%.0f%%)  %.0f ops/s now  %.1f s",
-                   static_cast<unsigned long long>(n), static_cast<unsigned long long>(total_),
-                   100.0 * static_cast<double>(n) / static_cast<double>(std::max<uint64_t>(1, total_)), rate,
-                   Seconds(now - start));
-      std::fflush(stderr);
-      last_n = n;
-      last_t = now;
-    }
-  }
-
-  const std::vector<std::unique_ptr<Writer>>* writers_;
-  uint64_t total_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 // ---- the data directory ----
 
 // Segment files (<20-digit LSN>.log) in dir; an empty list if dir is absent.
@@ -285,20 +222,14 @@ struct Results {
   bool verified = false;
 };
 
-double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+BenchFigures Figures(const BenchWalConfig& c, const Results& r) {
+  return {r.records, c.value_size, r.elapsed_sec, &r.hist};
+}
 
 void PrintJson(const BenchWalConfig& c, const Results& r) {
-  double ops = static_cast<double>(r.records) / r.elapsed_sec;
-  double mbps = static_cast<double>(r.records) * c.value_size / r.elapsed_sec / 1e6;
-  JsonWriter j;
-  j.Num("ops_per_sec", ops, 1)
-      .Num("p50_us", Us(r.hist.Quantile(0.50)), 1)
-      .Num("p99_us", Us(r.hist.Quantile(0.99)), 1)
-      .Num("p999_us", Us(r.hist.Quantile(0.999)), 1)
-      .Num("max_us", Us(r.hist.max()), 1)
-      .Num("mean_us", r.hist.mean() / 1000.0, 1)
-      .Num("mb_per_sec", mbps, 3)
-      .U64("records", r.records)
+  JsonOut j;
+  JsonFigures(j, Figures(c, r));
+  j.U64("records", r.records)
       .U64("writers", c.writers)
       .U64("value_size", c.value_size)
       .Str("fsync", wal::FsyncModeName(c.fsync))
@@ -350,8 +281,6 @@ void PrintJson(const BenchWalConfig& c, const Results& r) {
 }
 
 void PrintHuman(const BenchWalConfig& c, const Results& r) {
-  double ops = static_cast<double>(r.records) / r.elapsed_sec;
-  double mbps = static_cast<double>(r.records) * c.value_size / r.elapsed_sec / 1e6;
   std::printf("bench wal: %llu records x %u B, %u writers, fsync=%s, in %s\n",
               static_cast<unsigned long long>(r.records), c.value_size, c.writers, wal::FsyncModeName(c.fsync),
               c.dir.c_str());
@@ -361,11 +290,7 @@ void PrintHuman(const BenchWalConfig& c, const Results& r) {
               log::CodecName(c.codec), log::PreallocateName(c.preallocate));
   if (!r.backend_fallback_reason.empty()) std::printf("  io_uring fallback: %s\n", r.backend_fallback_reason.c_str());
   if (!r.wal.fallback_reason.empty()) std::printf("  mechanism fallback: %s\n", r.wal.fallback_reason.c_str());
-  std::printf("  elapsed      %.3f s\n", r.elapsed_sec);
-  std::printf("  throughput   %.0f ops/s, %.2f MB/s of values (1 MB = 10^6 B)\n", ops, mbps);
-  std::printf("  latency      append->ack p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us (mean %.1f)\n",
-              Us(r.hist.Quantile(0.50)), Us(r.hist.Quantile(0.99)), Us(r.hist.Quantile(0.999)), Us(r.hist.max()),
-              r.hist.mean() / 1000.0);
+  PrintFigures(Figures(c, r), "append->ack");
   std::printf("  batches      %llu, %.2f records each on average, %llu at most\n",
               static_cast<unsigned long long>(r.wal.batches),
               r.wal.batches == 0 ? 0.0 : static_cast<double>(r.wal.appends) / static_cast<double>(r.wal.batches),
@@ -470,7 +395,7 @@ int RunBenchWal(const BenchWalConfig& c) {
     auto wr = std::make_unique<Writer>();
     wr->id = i;
     wr->records = c.records / c.writers + (i < c.records % c.writers ? 1 : 0);
-    wr->value = MakeFill(i, c.value_size);
+    wr->value = MakeBenchFill(i, c.value_size);
     writers.push_back(std::move(wr));
   }
   Verifier verify;
@@ -487,8 +412,15 @@ int RunBenchWal(const BenchWalConfig& c) {
   Clock::time_point start = Clock::now();
   go.store(true, std::memory_order_release);
   {
-    std::unique_ptr<Progress> progress;
-    if (c.progress && isatty(STDERR_FILENO)) progress = std::make_unique<Progress>(&writers, c.records);
+    std::unique_ptr<ProgressLine> progress;
+    if (ProgressWanted(!c.progress)) {
+      ProgressSpec spec{"bench wal", "acked", c.records, 0, std::chrono::milliseconds(250)};
+      progress = std::make_unique<ProgressLine>(spec, [&writers] {
+        uint64_t n = 0;
+        for (const auto& w : writers) n += w->done.load(std::memory_order_relaxed);
+        return n;
+      });
+    }
     for (std::thread& t : threads) t.join();
   }
   Clock::time_point end = start;
@@ -499,13 +431,13 @@ int RunBenchWal(const BenchWalConfig& c) {
     r.records += wr->done.load();
     if (failed.ok() && !wr->error.ok()) failed = wr->error;
   }
-  r.elapsed_sec = std::max(1e-9, Seconds(end - start));
+  r.elapsed_sec = std::max(1e-9, SecondsOf(end - start));
   r.wal = w->stats();
   r.io = committer->io()->stats();
 
   Clock::time_point t = Clock::now();
   Status closed = w->Close();
-  r.close_ms = Millis(Clock::now() - t);
+  r.close_ms = MillisOf(Clock::now() - t);
   w.reset();
   if (!failed.ok() || !closed.ok()) {
     std::fprintf(stderr, "synap-cli bench wal: the log failed after %llu of %llu records: %s\n",
@@ -520,7 +452,7 @@ int RunBenchWal(const BenchWalConfig& c) {
   Result<std::unique_ptr<wal::Wal>> again = wal::Wal::Open(
       committer.get(), opts, [&verify](log::Lsn lsn, std::span<const uint8_t> rec) { verify(lsn, rec); },
       &r.recovery);
-  r.reopen_ms = Millis(Clock::now() - t);
+  r.reopen_ms = MillisOf(Clock::now() - t);
   if (!again.ok()) {
     std::fprintf(stderr, "synap-cli bench wal: reopening %s failed: %s\n", c.dir.c_str(),
                  again.status().ToString().c_str());
@@ -565,38 +497,20 @@ RunFn SetupBenchWal(CLI::App* cmd) {
   };
   auto f = std::make_shared<Flags>();
   BenchWalConfig& cfg = f->cfg;
-  const auto size = CLI::AsSizeValue(false);  // 4k, 1M, 64MiB... (k = 1024)
 
-  cmd->add_option("--fsync", f->fsync,
-                  "When an append is acknowledged: always (write+fdatasync), periodic (write; fdatasync every "
-                  "--fsync-interval-ms), never (write)")
-      ->check(CLI::IsMember({"always", "periodic", "never"}))
-      ->capture_default_str();
-  cmd->add_option("--writers", cfg.writers, "Writer threads, each with one append outstanding")
-      ->check(CLI::Range(1, 4096))
-      ->capture_default_str();
-  cmd->add_option("--records", cfg.records, "Total appends, split evenly over the writers")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
-      ->capture_default_str();
-  cmd->add_option("--value-size", cfg.value_size, "Bytes per record (k/M suffixes: 1024-based)")
-      ->transform(size)
+  AddFsyncFlag(cmd, &f->fsync);
+  AddWritersFlag(cmd, &cfg.writers, "Writer threads, each with one append outstanding");
+  AddRecordsFlag(cmd, &cfg.records, "Total appends, split evenly over the writers");
+  AddValueSizeFlag(cmd, &cfg.value_size, "Bytes per record (k/M suffixes: 1024-based)")
       ->check(CLI::Range(uint32_t{0}, wal::kMaxRecordBytesLimit))
       ->capture_default_str();
-  cmd->add_option("--mechanism", f->mechanism,
-                  "How fsync=always batches are made durable: buffered (write linked to fdatasync) or direct "
-                  "(O_DIRECT + RWF_DSYNC into zeroed segments; falls back to buffered where refused)")
-      ->check(CLI::IsMember({"buffered", "direct"}))
-      ->capture_default_str();
-  cmd->add_option("--backend", f->backend, "I/O backend: auto (io_uring, else sync), io_uring (or fail), sync")
-      ->check(CLI::IsMember({"auto", "io_uring", "sync"}))
-      ->capture_default_str();
-  cmd->add_option("--dir", cfg.dir, "Log directory (created if missing; the log is left there for inspection)")
-      ->capture_default_str();
-  cmd->add_flag("--fresh", cfg.fresh,
-                "Delete the segment files (<20-digit LSN>.log) already in --dir first; without it an existing log "
-                "is refused. Other files are left alone");
-  cmd->add_option("--segment-bytes", cfg.segment_bytes, "Segment size before rolling (k/M/G suffixes)")
-      ->transform(size)
+  AddMechanismFlag(cmd, &f->mechanism)->capture_default_str();
+  AddBackendFlag(cmd, &f->backend)->capture_default_str();
+  AddDirFlag(cmd, &cfg.dir, "Log directory (created if missing; the log is left there for inspection)");
+  AddFreshFlag(cmd, &cfg.fresh,
+               "Delete the segment files (<20-digit LSN>.log) already in --dir first; without it an existing log "
+               "is refused. Other files are left alone");
+  AddSegmentBytesFlag(cmd, &cfg.segment_bytes)
       ->check(CLI::Range(wal::kMinSegmentBytes, wal::kMaxSegmentBytes))
       ->capture_default_str();
   // Whatever names this engine's ParsePreallocate accepts ("auto" lets the
@@ -604,35 +518,18 @@ RunFn SetupBenchWal(CLI::App* cmd) {
   std::vector<std::string> preallocate_names;
   for (const char* n : {"auto", "none", "fallocate", "zero"})
     if (log::ParsePreallocate(n).ok()) preallocate_names.push_back(n);
-  cmd->add_option("--preallocate", f->preallocate,
-                  "Space reservation for new segments (the direct mechanism always zeroes)")
-      ->check(CLI::IsMember(preallocate_names))
-      ->capture_default_str();
-  cmd->add_option("--codec", f->codec,
-                  "Batch compression: none, lz4, zstd (level 1). The bench's values are random, so expect none "
-                  "to pay")
-      ->check(CLI::IsMember({"none", "lz4", "zstd"}))
-      ->capture_default_str();
-  cmd->add_option("--max-in-flight", cfg.max_in_flight, "Batches of the log written but not yet complete (1 or 2)")
-      ->check(CLI::Range(1, 2))
-      ->capture_default_str();
-  cmd->add_option("--window", cfg.window,
-                  "Appends each writer keeps unacknowledged before waiting for the oldest (1: wait for each, "
-                  "like a request/reply client; larger: a pipelining producer)")
-      ->check(CLI::Range(1, 1 << 20))
-      ->capture_default_str();
-  cmd->add_option("--linger-us", cfg.linger_us, "How long a batch may wait to fill before it is written")
-      ->check(CLI::Range(0, 1000000))
-      ->capture_default_str();
-  cmd->add_option("--max-batch-bytes", cfg.max_batch_bytes, "A batch closes before passing this (k/M suffixes)")
-      ->transform(size)
+  AddPreallocateFlag(cmd, &f->preallocate, preallocate_names)->capture_default_str();
+  AddCodecFlag(cmd, &f->codec)->capture_default_str();
+  AddMaxInFlightFlag(cmd, &cfg.max_in_flight)->capture_default_str();
+  AddWindowFlag(cmd, &cfg.window,
+                "Appends each writer keeps unacknowledged before waiting for the oldest (1: wait for each, "
+                "like a request/reply client; larger: a pipelining producer)");
+  AddLingerUsFlag(cmd, &cfg.linger_us)->check(CLI::Range(0, 1000000))->capture_default_str();
+  AddMaxBatchBytesFlag(cmd, &cfg.max_batch_bytes)
       ->check(CLI::Range(uint32_t{1}, wal::kMaxBatchBytesLimit))
       ->capture_default_str();
-  cmd->add_option("--fsync-interval-ms", cfg.fsync_interval_ms, "fsync=periodic: the fdatasync timer's period")
-      ->check(CLI::Range(1, 60000))
-      ->capture_default_str();
-  cmd->add_flag("--json", cfg.json, "Print one JSON object on stdout instead of the summary");
-  cmd->add_flag("--no-progress", f->no_progress, "No live progress line (it only appears when stderr is a tty)");
+  AddFsyncIntervalFlag(cmd, &cfg.fsync_interval_ms)->capture_default_str();
+  AddOutputFlags(cmd, &cfg.json, &f->no_progress);
   cmd->footer(
       "Each writer appends a record, waits for its acknowledgement, and records the append->ack latency. After "
       "the run the log is reopened and every record is checked.\n"

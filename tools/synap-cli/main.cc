@@ -1,7 +1,7 @@
 // synap-cli: the admin tool. Subcommands register themselves (command.h);
 // this file only builds the command tree, parses, and runs the one chosen.
 //
-// Exit codes: 0 success; CLI11's codes (non-zero) for a command line it
+// Exit codes: 0 success (and --help, --version); 2 for a command line it
 // rejects, after printing why; otherwise whatever the subcommand returns
 // (see its --help).
 #include <algorithm>
@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int code = app.exit(e);  // prints the help, the version, or what was wrong
+    return code == 0 ? 0 : 2;
   }
   for (auto& [cmd, run] : runs)
     if (cmd->parsed()) return run();

@@ -1,0 +1,95 @@
+"""What every synap-cli end-to-end test shares: checks, running the CLI,
+fresh directories, and a runner.
+
+A test file defines sections and calls run(__doc__, SECTIONS) with
+SECTIONS = [(title, fn)]. Each fn takes no argument and uses ENV.cli
+(synap-cli), ENV.server (synap-server), ENV.work (this run's directory) and
+fresh_dir(name). The Python binding (`import synap`) is on PYTHONPATH and
+finds the built libsynap through SYNAP_LIBRARY, to prepare data directories.
+
+Environment: SYNAP_TEST_TMPDIR (default /tmp), SYNAP_CLI_TEST_KEEP=1 (keep
+the work directory even on success).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+
+class Env:
+    cli = None      # path to synap-cli
+    server = None   # path to synap-server
+    work = None     # this run's work directory
+
+
+ENV = Env()
+FAILURES = []
+PASSES = 0
+
+
+def check(name, cond, detail=""):
+    """Records one check; prints a line for each failure."""
+    global PASSES
+    if cond:
+        PASSES += 1
+        return True
+    line = f"FAIL: {name}" + (f": {detail}" if detail else "")
+    FAILURES.append(line)
+    print(line, flush=True)
+    return False
+
+
+def check_eq(name, got, want):
+    return check(name, got == want, f"expected {want!r}, got {got!r}")
+
+
+def cli(*args, input=None, timeout=120, env=None):
+    """Runs synap-cli; returns (exit status, stdout, stderr) as text."""
+    p = subprocess.run([ENV.cli] + [str(a) for a in args], input=input, capture_output=True, text=True,
+                       timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def fresh_dir(name):
+    """A new, empty directory path under the work directory (not created)."""
+    path = os.path.join(ENV.work, name)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def run(doc, sections):
+    """Runs [(title, fn)] and returns the exit status."""
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    if len(sys.argv) < 2:
+        print(doc, file=sys.stderr)
+        return 2
+    ENV.cli = os.path.abspath(sys.argv[1])
+    ENV.server = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
+    base = os.environ.get("SYNAP_TEST_TMPDIR") or "/tmp"
+    os.makedirs(base, exist_ok=True)
+    ENV.work = tempfile.mkdtemp(prefix=name + "-", dir=base)
+    t0 = time.monotonic()
+    print(f"{name}: {ENV.cli}, dir {ENV.work}", flush=True)
+    for title, fn in sections:
+        t = time.monotonic()
+        print(f"== {title}", flush=True)
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - a crash in a section is a failure, not the end
+            check(f"{title}: unexpected exception", False, f"{type(e).__name__}: {e}")
+            traceback.print_exc()
+        print(f"   ({time.monotonic() - t:.1f} s)", flush=True)
+    took = time.monotonic() - t0
+    if FAILURES:
+        print(f"{name}: {len(FAILURES)} of {PASSES + len(FAILURES)} checks FAILED in {took:.1f} s; "
+              f"work directory kept: {ENV.work}", flush=True)
+        for f in FAILURES:
+            print(f"  {f}")
+        return 1
+    print(f"{name}: all {PASSES} checks passed in {took:.1f} s", flush=True)
+    if os.environ.get("SYNAP_CLI_TEST_KEEP") != "1":
+        shutil.rmtree(ENV.work, ignore_errors=True)
+    return 0
