@@ -1,5 +1,8 @@
 // synap-cli: the admin tool. Subcommands register themselves (command.h);
-// this file only builds the command tree, parses, and runs the one chosen.
+// this file only builds the command tree, adds the global connection
+// options (-h/--host, -p/--port, -a/--password, --resp3: connection.h),
+// parses, and runs the one chosen. With no subcommand it opens the
+// interactive prompt against the server (prompt.h), as redis-cli does.
 //
 // Exit codes: 0 success (and --help, --version); 2 for a command line it
 // rejects, after printing why; otherwise whatever the subcommand returns
@@ -12,6 +15,8 @@
 #include <vector>
 
 #include "tools/synap-cli/command.h"
+#include "tools/synap-cli/connection.h"
+#include "tools/synap-cli/prompt.h"
 
 #ifndef SYNAP_VERSION
 #define SYNAP_VERSION "unknown"
@@ -38,7 +43,14 @@ int main(int argc, char** argv) {
   CLI::App app{"synap-cli " SYNAP_VERSION ": administer and measure a Synap storage engine"};
   app.name("synap-cli");
   app.set_version_flag("--version", SYNAP_VERSION);
-  app.require_subcommand(1);
+  // -h is the host, as in redis-cli; help is --help alone. Set before any
+  // subcommand is added: each copies its parent's help flag.
+  app.set_help_flag("--help", "Print this help message and exit");
+  synap::cli::AddConnectionOptions(&app);
+  // Connection options may also follow the subcommand (`kv get k -p 7000`):
+  // an option a subcommand does not know falls through to its parents.
+  app.fallthrough();
+  app.require_subcommand(0, 1);  // none: the prompt
 
   // Deterministic help order whatever the static-initialisation order was.
   std::vector<synap::cli::CommandSpec> commands = synap::cli::CommandRegistry();
@@ -74,5 +86,5 @@ int main(int argc, char** argv) {
   }
   for (auto& [cmd, run] : runs)
     if (cmd->parsed()) return run();
-  return 1;  // unreachable: every group requires a subcommand
+  return synap::cli::RunPrompt();  // no subcommand (every group requires one)
 }
