@@ -126,7 +126,8 @@ int synap_stream_info_json(synap_db* db, const char* room, char** json, size_t* 
         .U64("earliest_offset", i.earliest_offset)
         .U64("next_offset", i.next_offset)
         .U64("segments", i.segments)
-        .U64("bytes", i.bytes);
+        .U64("bytes", i.bytes)
+        .U64("readable_waiters", i.readable_waiters);
     j.BeginObject("settings")
         .U64("segment_bytes", i.settings.segment_bytes)
         .U64("retention_bytes", i.settings.retention_bytes)
@@ -191,13 +192,23 @@ int synap_stream_read(synap_db* db, const char* room, uint64_t from, uint32_t ma
   });
 }
 
-int synap_stream_notify_readable(synap_db* db, const char* room, uint64_t from, synap_readable_fn fn, void* user) {
+int synap_stream_notify_readable(synap_db* db, const char* room, uint64_t from, synap_readable_fn fn, void* user,
+                                 uint64_t* handle) {
   return Guard([&] {
-    REQUIRE(db != nullptr && fn != nullptr, "db and fn must not be NULL");
+    REQUIRE(db != nullptr && fn != nullptr && handle != nullptr, "db, fn and handle must not be NULL");
     if (int rc = CheckRoom(room, "room"); rc != SYNAP_OK) return rc;
-    Status st = db->db->streams().OnReadable(
+    auto r = db->db->streams().OnReadable(
         room, from, [fn, user](bool readable) { fn(user, readable ? SYNAP_OK : SYNAP_ECLOSED); });
-    return From(st);
+    if (!r.ok()) return From(r.status());
+    *handle = *r;
+    return Ok();
+  });
+}
+
+int synap_stream_notify_cancel(synap_db* db, uint64_t handle) {
+  return Guard([&] {
+    REQUIRE(db != nullptr, "db is NULL");
+    return Ok(db->db->streams().CancelReadable(handle) ? SYNAP_OK : SYNAP_NOTFOUND);
   });
 }
 

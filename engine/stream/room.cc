@@ -255,8 +255,8 @@ void Room::NotifyWaiters() {
     wait_cv_.notify_all();
     uint64_t next = next_offset();
     for (auto it = readable_.begin(); it != readable_.end();) {
-      if (it->first < next || closed_.load()) {
-        ready.emplace_back(it->first < next, std::move(it->second));
+      if (it->second.from < next || closed_.load()) {
+        ready.emplace_back(it->second.from < next, std::move(it->second.cb));
         it = readable_.erase(it);
         waiters_.fetch_sub(1);
       } else {
@@ -267,19 +267,38 @@ void Room::NotifyWaiters() {
   for (auto& [readable, cb] : ready) cb(readable);  // outside the lock: a callback may register again
 }
 
-void Room::OnReadable(uint64_t from, std::function<void(bool)> cb) {
+Status Room::OnReadable(uint64_t handle, uint64_t from, std::function<void(bool)> cb) {
   bool readable = false;
   {
     std::lock_guard lk(wait_mu_);
     readable = next_offset() > from;
     if (!readable && !closed_.load()) {
+      if (readable_.size() >= kMaxReadableWaiters)
+        return Status::Busy("room " + name_ + " has " + std::to_string(kMaxReadableWaiters) +
+                            " readers waiting (the limit): cancel some first");
+      if (readable_.count(handle) > 0)
+        return Status::InvalidArgument("readable handle " + std::to_string(handle) + " is in use");
+      readable_.emplace(handle, ReadableWait{from, std::move(cb)});
       waiters_.fetch_add(1);  // from now on appends register an ack callback (see WaitForData)
-      readable_.emplace_back(from, std::move(cb));
       cb = nullptr;
     }
   }
-  if (cb) return cb(readable);
+  if (cb) {
+    cb(readable);
+    return Status::Ok();
+  }
   if (wal_->last_lsn() > from) wal_->OnAcked(from + 1, [this](Status) { NotifyWaiters(); });
+  return Status::Ok();
+}
+
+// Under wait_mu_, as NotifyWaiters takes a callback out: once that one has
+// it, this finds nothing, so a true here and a call of the callback never
+// both happen.
+bool Room::CancelReadable(uint64_t handle) {
+  std::lock_guard lk(wait_mu_);
+  if (readable_.erase(handle) == 0) return false;
+  waiters_.fetch_sub(1);
+  return true;
 }
 
 // Waits until an event at `from` is readable, the room closes, or wait_ms
@@ -311,6 +330,10 @@ RoomInfo Room::Info() const {
   info.settings = settings_;
   info.recovery = recovery_;
   info.next_offset = next_offset();
+  {
+    std::lock_guard wk(wait_mu_);
+    info.readable_waiters = readable_.size();
+  }
   std::lock_guard lk(mu_);
   info.earliest_offset = segs_.empty() ? info.next_offset : std::min(log_start_, segs_.begin()->first);
   info.segments = segs_.size();

@@ -75,6 +75,7 @@ struct RoomInfo {
   uint64_t next_offset = 0;      // the high watermark: one past the last readable event
   uint64_t segments = 0;
   uint64_t bytes = 0;            // segment bytes in use
+  uint64_t readable_waiters = 0;  // OnReadable registrations not yet run or cancelled
   RoomSettings settings;
   log::RecoveryReport recovery;
 };
@@ -107,11 +108,21 @@ class Room {
   // or beyond next_offset().
   Status Read(uint64_t from, uint32_t max_records, uint64_t max_bytes, uint32_t wait_ms, EventBatch* out);
 
+  // Registrations OnReadable holds at once in one room: each keeps a
+  // callback until it runs or is cancelled, so a caller that never cancels
+  // (or a flood of blocked readers) cannot grow memory without bound.
+  static constexpr size_t kMaxReadableWaiters = 100000;
+
   // Calls cb(true) once an event at `from` is readable, or cb(false) when
   // the room closes first: at once on this thread if so already, else on the
   // committer thread (or the closing one). For event loops: a blocking read
-  // without a blocked thread.
-  void OnReadable(uint64_t from, std::function<void(bool readable)> cb);
+  // without a blocked thread. `handle` names the registration for
+  // CancelReadable (the caller picks it, unique among this room's); Busy
+  // when kMaxReadableWaiters are registered (cb is not called).
+  Status OnReadable(uint64_t handle, uint64_t from, std::function<void(bool readable)> cb);
+  // Forgets a registration: true means its callback will never run; false
+  // means it ran, is running, or was never registered here.
+  bool CancelReadable(uint64_t handle);
 
   // The first offset whose event timestamp is >= ts_ms; next_offset() when none.
   Result<uint64_t> OffsetForTime(int64_t ts_ms);
@@ -202,10 +213,14 @@ class Room {
   uint64_t log_start_ = 0;  // base of the oldest segment file (compaction may empty it)
   uint64_t sealed_since_compaction_ = 0;
 
-  std::mutex wait_mu_;
+  mutable std::mutex wait_mu_;
   std::condition_variable wait_cv_;
   std::atomic<int> waiters_{0};
-  std::vector<std::pair<uint64_t, std::function<void(bool)>>> readable_;  // OnReadable's, under wait_mu_
+  struct ReadableWait {
+    uint64_t from;
+    std::function<void(bool)> cb;
+  };
+  std::map<uint64_t, ReadableWait> readable_;  // OnReadable's by handle, under wait_mu_
   std::atomic<bool> closed_{false};
   bool opened_ = false;  // Open finished: Close may write index files
 };

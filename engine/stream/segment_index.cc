@@ -142,8 +142,10 @@ Result<SegmentIndex> ReadIndexFiles(io::IoBackend* io, const std::string& dir, u
   SegmentIndex idx, tidx;
   const uint8_t *oe, *te;
   uint32_t on, tn;
-  SYNAP_RETURN_IF_ERROR(Decode(*off, kKindOffset, base_offset, &idx, &oe, &on));
-  SYNAP_RETURN_IF_ERROR(Decode(*tim, kKindTime, base_offset, &tidx, &te, &tn));
+  // Each error names its file: an operator (or synap-cli verify) must know which one.
+  SYNAP_RETURN_IF_ERROR(Decode(*off, kKindOffset, base_offset, &idx, &oe, &on).WithContext(IndexFileName(base_offset)));
+  SYNAP_RETURN_IF_ERROR(
+      Decode(*tim, kKindTime, base_offset, &tidx, &te, &tn).WithContext(TimeIndexFileName(base_offset)));
   if (on != tn || idx.last_offset != tidx.last_offset || idx.end_position != tidx.end_position ||
       idx.last_offset < base_offset)
     return Status::Corruption("index and time index disagree");

@@ -6,17 +6,18 @@
 #include <cstring>
 
 #include "engine/base/coding.h"
+#include "engine/stream/meta_entry.h"
 
 namespace synap::stream {
 
 namespace {
 
-constexpr const char* kMetaRoom = "__meta";
+constexpr const char* kMetaRoom = kMetaRoomName;
 constexpr const char* kDeletedPrefix = ".deleted.";
 constexpr size_t kMaxGroupName = 255;
 constexpr int64_t kIdleFileMs = 30000;  // a sealed segment unread this long gives its descriptor back
 
-// Meta events: key "g\0<group>\0<room>" -> u64 offset; key "t\0<topic>" -> u32 partitions.
+// Meta events (meta_entry.h): key "g\0<group>\0<room>" -> u64 offset; key "t\0<topic>" -> u32 partitions.
 std::string CommitKey(const std::string& group, const std::string& room) {
   return std::string("g\0", 2) + group + std::string(1, '\0') + room;
 }
@@ -32,12 +33,6 @@ Status ValidateGroupName(const std::string& group) {
   if (group.empty() || group.size() > kMaxGroupName || group.find('\0') != std::string::npos)
     return Status::InvalidArgument("group name must be 1.." + std::to_string(kMaxGroupName) + " bytes without NUL");
   return Status::Ok();
-}
-
-uint64_t LoadFixed(std::string_view s) {
-  uint64_t v = 0;
-  std::memcpy(&v, s.data(), std::min<size_t>(s.size(), 8));
-  return v;
 }
 
 }  // namespace
@@ -85,20 +80,17 @@ Status StreamStore::LoadMeta() {
 
 void StreamStore::ApplyMeta(std::string_view key, std::string_view value, uint64_t meta_offset) {
   std::lock_guard lk(meta_mu_);
-  if (key.size() > 2 && key[0] == 'g' && key[1] == '\0') {
-    std::string_view rest = key.substr(2);
-    size_t z = rest.find('\0');
-    if (z == std::string_view::npos || (value.size() != 8 && !value.empty())) return;
-    std::pair<std::string, std::string> k{std::string(rest.substr(0, z)), std::string(rest.substr(z + 1))};
+  MetaEntry e = DecodeMetaEntry(key, value);
+  if (e.kind == MetaEntry::Kind::kCommit) {
+    std::pair<std::string, std::string> k{std::string(e.group), std::string(e.room)};
     auto it = commits_.find(k);
     if (it != commits_.end() && meta_offset < it->second.meta_offset) return;  // an older entry
-    commits_[k] = value.empty() ? Commit{0, meta_offset, true} : Commit{LoadFixed(value), meta_offset, false};
-  } else if (key.size() > 2 && key[0] == 't' && key[1] == '\0' && value.size() == 4) {
-    uint32_t n = static_cast<uint32_t>(LoadFixed(value));
-    if (n == 0) {
-      topics_.erase(std::string(key.substr(2)));
+    commits_[k] = Commit{e.offset, meta_offset, e.deleted};
+  } else if (e.kind == MetaEntry::Kind::kTopic) {
+    if (e.partitions == 0) {
+      topics_.erase(std::string(e.topic));
     } else {
-      topics_[std::string(key.substr(2))] = n;
+      topics_[std::string(e.topic)] = e.partitions;
     }
   }
 }
@@ -188,6 +180,7 @@ Result<std::shared_ptr<Room>> StreamStore::CreateLocked(const std::string& name,
   }
   std::shared_ptr<Room> room = std::move(*r);
   rooms_.emplace(name, room);
+  AdoptAwaiting(name, *room);
   return room;
 }
 
@@ -299,11 +292,99 @@ Status StreamStore::Read(const std::string& room, uint64_t from, uint32_t max_re
   return (*r)->Read(from, max_records, max_bytes, wait_ms, out);
 }
 
-Status StreamStore::OnReadable(const std::string& room, uint64_t from, std::function<void(bool readable)> cb) {
-  Result<std::shared_ptr<Room>> r = Find(room, false);
-  if (!r.ok()) return r.status();
-  (*r)->OnReadable(from, std::move(cb));
-  return Status::Ok();
+// The handle is known (readable_rooms_) before cb can run, and the wrapper
+// forgets it before cb runs: from then on CancelReadable says "ran".
+Result<uint64_t> StreamStore::OnReadable(const std::string& room, uint64_t from,
+                                         std::function<void(bool readable)> cb) {
+  SYNAP_RETURN_IF_ERROR(ValidateRoomName(room));
+  uint64_t handle = 0;
+  {
+    std::lock_guard wl(readable_mu_);
+    handle = next_readable_++;
+    readable_rooms_.emplace(handle, room);
+  }
+  std::function<void(bool)> wrapped = [this, handle, cb = std::move(cb)](bool readable) {
+    ForgetReadable(handle);
+    cb(readable);
+  };
+  std::shared_ptr<Room> r;
+  Status st;
+  {
+    std::shared_lock lk(rooms_mu_);
+    auto it = rooms_.find(room);
+    if (closed_) {
+      st = Status::Closed("the stream store is closed");
+    } else if (it != rooms_.end()) {
+      r = it->second;
+    } else {  // under rooms_mu_, so the room cannot be created before this is in awaiting_
+      std::lock_guard wl(readable_mu_);
+      if (awaiting_count_ >= kMaxAwaitingWaiters) {
+        st = Status::Busy(std::to_string(kMaxAwaitingWaiters) +
+                          " readers wait for rooms that do not exist yet (the limit): cancel some first");
+      } else {
+        awaiting_[room].emplace(handle, Awaiting{from, std::move(wrapped)});
+        awaiting_count_++;
+      }
+    }
+  }
+  // Outside rooms_mu_: the callback may run at once, and may call in again.
+  if (r) st = r->OnReadable(handle, from, std::move(wrapped));
+  if (!st.ok()) {
+    ForgetReadable(handle);
+    return st;
+  }
+  return handle;
+}
+
+bool StreamStore::CancelReadable(uint64_t handle) {
+  std::string name;
+  {
+    std::lock_guard wl(readable_mu_);
+    auto it = readable_rooms_.find(handle);
+    if (it == readable_rooms_.end()) return false;
+    name = it->second;
+    auto a = awaiting_.find(name);
+    if (a != awaiting_.end() && a->second.erase(handle) > 0) {
+      if (a->second.empty()) awaiting_.erase(a);
+      awaiting_count_--;
+      readable_rooms_.erase(it);
+      return true;
+    }
+  }
+  // Not awaiting, so it is in the room (AdoptAwaiting finished under
+  // rooms_mu_, which this waits for), or it is being called back.
+  std::shared_ptr<Room> r;
+  {
+    std::shared_lock lk(rooms_mu_);
+    auto it = rooms_.find(name);
+    if (it == rooms_.end()) return false;  // deleted: its close calls every registration back
+    r = it->second;
+  }
+  if (!r->CancelReadable(handle)) return false;
+  ForgetReadable(handle);
+  return true;
+}
+
+void StreamStore::ForgetReadable(uint64_t handle) {
+  std::lock_guard wl(readable_mu_);
+  readable_rooms_.erase(handle);
+}
+
+// A new room can already hold events (its directory was left behind): then
+// a registration runs at once, under rooms_mu_. Never Busy: a room's limit
+// is at least kMaxAwaitingWaiters, and the room is new.
+void StreamStore::AdoptAwaiting(const std::string& name, Room& room) {
+  static_assert(kMaxAwaitingWaiters <= Room::kMaxReadableWaiters);
+  std::map<uint64_t, Awaiting> waits;
+  {
+    std::lock_guard wl(readable_mu_);
+    auto it = awaiting_.find(name);
+    if (it == awaiting_.end()) return;
+    waits = std::move(it->second);
+    awaiting_.erase(it);
+    awaiting_count_ -= waits.size();
+  }
+  for (auto& [handle, w] : waits) (void)room.OnReadable(handle, w.from, std::move(w.cb));
 }
 
 Result<uint64_t> StreamStore::OffsetForTime(const std::string& room, int64_t ts_ms) {
@@ -572,6 +653,15 @@ Status StreamStore::Close() {
     Status st = meta_->Close();
     if (first.ok()) first = st;
   }
+  // Readers still waiting for a room that never came: closed_ keeps new ones out.
+  std::map<std::string, std::map<uint64_t, Awaiting>> awaiting;
+  {
+    std::lock_guard wl(readable_mu_);
+    awaiting.swap(awaiting_);
+    awaiting_count_ = 0;
+  }
+  for (auto& [name, waits] : awaiting)
+    for (auto& [handle, w] : waits) w.cb(false);
   return first;
 }
 

@@ -74,8 +74,21 @@ class StreamStore {
   Status Read(const std::string& room, uint64_t from, uint32_t max_records, uint64_t max_bytes, uint32_t wait_ms,
               EventBatch* out);
   Result<uint64_t> OffsetForTime(const std::string& room, int64_t ts_ms);
-  // Room::OnReadable; NotFound if there is no such room (cb is not called).
-  Status OnReadable(const std::string& room, uint64_t from, std::function<void(bool readable)> cb);
+
+  // ---- waiting without a thread ----
+  // Registrations waiting for rooms that do not exist yet, all names
+  // together (a room's own are bounded by Room::kMaxReadableWaiters).
+  static constexpr size_t kMaxAwaitingWaiters = 100000;
+  // Room::OnReadable on `room`, under a handle unique in this store (the
+  // result: for CancelReadable). A room that does not exist yet is waited
+  // for: the registration moves to the room when it is created, so an
+  // event at `from` there runs cb(true); cb(false) if the store closes
+  // first. InvalidArgument (a bad name), Busy (kMaxAwaitingWaiters, or the
+  // room's limit), Closed; cb is not called then.
+  Result<uint64_t> OnReadable(const std::string& room, uint64_t from, std::function<void(bool readable)> cb);
+  // True: the registration's cb will never run. False: it ran, is running,
+  // or never existed.
+  bool CancelReadable(uint64_t handle);
 
   // ---- consumer groups ----
   // Durably records that `group` will next read `offset` of `room`.
@@ -135,6 +148,11 @@ class StreamStore {
   Result<std::shared_ptr<Room>> CreateLocked(const std::string& name, const RoomSettings& settings);
   Status RemoveTree(const std::string& dir);
   Status DeleteClosedRoom(const std::string& name, const std::shared_ptr<Room>& room);
+  // Moves the registrations awaiting `name` to its new room. The caller
+  // holds rooms_mu_ exclusively, so no registration for the name can go to
+  // awaiting_ meanwhile.
+  void AdoptAwaiting(const std::string& name, Room& room);
+  void ForgetReadable(uint64_t handle);
   Status AppendMeta(const std::string& key, const std::string& value, uint64_t* offset);
   // Logs key -> value in the meta room and applies it once durable.
   Status AppendMetaAsync(const std::string& key, const std::string& value, std::function<void(Status)> done);
@@ -162,6 +180,18 @@ class StreamStore {
   std::map<std::pair<std::string, std::string>, Commit> commits_;  // (group, room)
   std::map<std::string, uint32_t> topics_;
   std::mutex topics_create_mu_;
+
+  // Readable registrations (OnReadable). Taken after rooms_mu_; never held
+  // while a Room's method or a callback runs.
+  std::mutex readable_mu_;
+  uint64_t next_readable_ = 1;
+  std::unordered_map<uint64_t, std::string> readable_rooms_;  // handle -> room: not yet run or cancelled
+  struct Awaiting {
+    uint64_t from;
+    std::function<void(bool)> cb;
+  };
+  std::map<std::string, std::map<uint64_t, Awaiting>> awaiting_;  // rooms not created yet: handle -> registration
+  size_t awaiting_count_ = 0;
 
   std::atomic<uint64_t> round_robin_{0};
   std::mutex maint_mu_;  // one maintenance pass (or Compact) at a time

@@ -22,6 +22,11 @@
  *     end; the non-blocking commit, in order with its callbacks; deleting
  *     a group's commit, kept across a reopen), partitioned topics (same key -> same partition, round-robin
  *     without a key), delete, and everything after a close and reopen;
+ *   - waiting without a thread: synap_stream_notify_readable runs fn
+ *     exactly once (at once when readable, on an append, SYNAP_ECLOSED on a
+ *     delete or at synap_close), waits for a room that does not exist yet,
+ *     and synap_stream_notify_cancel's SYNAP_OK means fn never runs
+ *     (SYNAP_NOTFOUND: it ran); "readable_waiters" in the info JSON;
  *   - pub/sub delivered to a callback: messages in order, then one last
  *     call with topic == NULL at synap_unsubscribe; synap_subscription_next
  *     and a second callback are SYNAP_EINVAL.
@@ -1445,6 +1450,155 @@ static void test_append_async(synap_db* db) {
   pthread_mutex_destroy(&a.mu);
 }
 
+/* ---- synap_stream_notify_readable / synap_stream_notify_cancel ------------ */
+
+struct wake {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int calls, last;
+};
+
+static void on_readable(void* user, int result) {
+  struct wake* w = (struct wake*)user;
+  pthread_mutex_lock(&w->mu);
+  w->calls++;
+  w->last = result;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits (at most 10 s: a hang is a failure, not a timing assumption) for n calls. */
+static int wake_calls(struct wake* w, int n) {
+  struct timespec until;
+  int calls;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  pthread_mutex_lock(&w->mu);
+  while (w->calls < n && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0) {
+  }
+  calls = w->calls;
+  pthread_mutex_unlock(&w->mu);
+  return calls;
+}
+
+static void wake_init(struct wake* w) {
+  memset(w, 0, sizeof *w);
+  w->last = -999;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+}
+
+static void wake_destroy(struct wake* w) {
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+}
+
+static void put(synap_db* db, const char* room, const char* payload) {
+  synap_event_in e = ev(NULL, payload, 0);
+  EXPECT_OK(synap_stream_append(db, room, &e, 1, NULL));
+}
+
+/* The registration contract: fn exactly once unless cancelled; SYNAP_OK from
+ * cancel means never, SYNAP_NOTFOUND that it ran (or never existed); a room
+ * that does not exist yet is waited for; "readable_waiters" counts a room's
+ * registrations and drops to 0 as they run or are cancelled. */
+static void test_notify(synap_db* db) {
+  struct wake now, later, cancelled, created, deleted, refused;
+  uint64_t h = 0, hc = 0, hn = 0, hd = 0;
+  wake_init(&now);
+  wake_init(&later);
+  wake_init(&cancelled);
+  wake_init(&created);
+  wake_init(&deleted);
+  wake_init(&refused);
+
+  dirty();
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_notify_readable(NULL, "nt", 0, on_readable, &now, &h));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_notify_readable(db, NULL, 0, on_readable, &now, &h));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_notify_readable(db, "nt", 0, NULL, &now, &h));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_notify_readable(db, "nt", 0, on_readable, &now, NULL));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_notify_readable(db, "../x", 0, on_readable, &refused, &h));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_notify_readable(db, "__meta", 0, on_readable, &refused, &h));
+  EXPECT_ERR(SYNAP_EINVAL, synap_stream_notify_cancel(NULL, 1));
+  dirty();
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_notify_cancel(db, 987654321)); /* never existed */
+  CHECK(refused.calls == 0);                                            /* refused: fn never runs */
+
+  put(db, "nt", "a"); /* offset 0 */
+  /* Readable already: fn runs at once, on this thread, before the call returns. */
+  EXPECT_OK(synap_stream_notify_readable(db, "nt", 0, on_readable, &now, &h));
+  CHECK(now.calls == 1 && now.last == SYNAP_OK);
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_notify_cancel(db, h)); /* it ran */
+
+  /* Two waiting for offset 1: one cancelled (never runs), one woken by the append. */
+  EXPECT_OK(synap_stream_notify_readable(db, "nt", 1, on_readable, &later, &h));
+  EXPECT_OK(synap_stream_notify_readable(db, "nt", 1, on_readable, &cancelled, &hc));
+  CHECK(h != hc);
+  expect_info(db, "nt", "\"readable_waiters\":2", __LINE__);
+  EXPECT_OK(synap_stream_notify_cancel(db, hc));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_notify_cancel(db, hc)); /* once */
+  expect_info(db, "nt", "\"readable_waiters\":1", __LINE__);
+  put(db, "nt", "b");
+  CHECK(wake_calls(&later, 1) == 1 && later.last == SYNAP_OK);
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_notify_cancel(db, h)); /* it ran */
+  expect_info(db, "nt", "\"readable_waiters\":0", __LINE__);
+
+  /* Many registrations given up (a loop's timeouts) leave nothing behind. */
+  {
+    uint64_t hs[64];
+    int i;
+    for (i = 0; i < 64; i++) EXPECT_OK(synap_stream_notify_readable(db, "nt", 99, on_readable, &refused, &hs[i]));
+    expect_info(db, "nt", "\"readable_waiters\":64", __LINE__);
+    for (i = 0; i < 64; i++) EXPECT_OK(synap_stream_notify_cancel(db, hs[i]));
+    expect_info(db, "nt", "\"readable_waiters\":0", __LINE__);
+  }
+
+  /* A room that does not exist yet: waited for, nothing created; the first
+   * event of the new room wakes it. A cancelled one never runs. */
+  EXPECT_OK(synap_stream_notify_readable(db, "nt-new", 0, on_readable, &created, &hn));
+  EXPECT_OK(synap_stream_notify_readable(db, "nt-new", 0, on_readable, &cancelled, &hc));
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_bounds(db, "nt-new", NULL, NULL));
+  EXPECT_OK(synap_stream_notify_cancel(db, hc));
+  EXPECT_OK(synap_stream_create(db, "nt-new", NULL));
+  CHECK(created.calls == 0); /* created empty: nothing at offset 0 yet */
+  expect_info(db, "nt-new", "\"readable_waiters\":1", __LINE__);
+  put(db, "nt-new", "first");
+  CHECK(wake_calls(&created, 1) == 1 && created.last == SYNAP_OK);
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_notify_cancel(db, hn));
+
+  /* A deleted room answers SYNAP_ECLOSED. */
+  EXPECT_OK(synap_stream_notify_readable(db, "nt-new", 5, on_readable, &deleted, &hd));
+  EXPECT_OK(synap_stream_delete(db, "nt-new"));
+  CHECK(wake_calls(&deleted, 1) == 1 && deleted.last == SYNAP_ECLOSED);
+  EXPECT_RC(SYNAP_NOTFOUND, synap_stream_notify_cancel(db, hd));
+  EXPECT_OK(synap_stream_delete(db, "nt"));
+
+  sleep_ms(20); /* a wrongly kept registration would have its chance to run */
+  CHECK(cancelled.calls == 0 && refused.calls == 0);
+  CHECK(now.calls == 1 && later.calls == 1 && created.calls == 1 && deleted.calls == 1); /* exactly once */
+  wake_destroy(&now);
+  wake_destroy(&later);
+  wake_destroy(&cancelled);
+  wake_destroy(&created);
+  wake_destroy(&deleted);
+  wake_destroy(&refused);
+}
+
+/* A registration for a room that never came answers SYNAP_ECLOSED at
+ * synap_close. */
+static void test_notify_close(const char* dir) {
+  struct wake w;
+  synap_db* db = NULL;
+  uint64_t h = 0;
+  wake_init(&w);
+  EXPECT_OK(open_with(dir, &db, main_opts));
+  if (db == NULL) return;
+  EXPECT_OK(synap_stream_notify_readable(db, "never-made", 0, on_readable, &w, &h));
+  EXPECT_OK(synap_close(db));
+  CHECK(w.calls == 1 && w.last == SYNAP_ECLOSED);
+  wake_destroy(&w);
+}
+
 int main(void) {
   const char* base = getenv("SYNAP_TEST_TMPDIR");
   char *dir1, *dir2, *dir3, *dir4;
@@ -1477,9 +1631,11 @@ int main(void) {
   test_delete(db);
   test_callback(db);
   test_append_async(db);
+  test_notify(db);
   EXPECT_OK(synap_close(db));
   db = NULL;
   test_reopen(dir1);
+  test_notify_close(dir1);
 
   dir2 = make_dir(base, "stream-abi-rooms");
   test_max_rooms(dir2);

@@ -7,12 +7,15 @@ XTRIM runs on a server started with --set stream.segment_bytes=65536, so a
 few thousand entries span several segments and trimming (whole segments
 only) is visible on the wire: MAXLEN and MINID, '~' and '=', LIMIT, the
 errors, a missing key, and the trim surviving a restart. XINFO STREAM is
-checked on empty, non-empty and missing streams, plain and FULL, with
-redis-py (RESP2) and a raw connection in RESP2 and RESP3, plus XINFO HELP and
-the refused subcommands. Each failed check prints one "FAIL: ..." line; the
-exit status is non-zero if any failed.
+checked on empty, non-empty and missing streams, plain and FULL (with each
+group's pending entries and consumers), with redis-py (RESP2) and a raw
+connection in RESP2 and RESP3, plus XINFO HELP and malformed subcommands;
+XINFO GROUPS and XINFO CONSUMERS through redis-py's own parsers (xinfo_groups,
+xinfo_consumers) and in RESP3. Each failed check prints one "FAIL: ..." line;
+the exit status is non-zero if any failed.
 """
 import sys
+import time
 
 import redis
 
@@ -157,7 +160,7 @@ def test_xinfo_redis_py(srv):
     check_eq("XINFO STREAM fields, in Redis's order then Synap's", list(info), [
         "length", "radix-tree-keys", "radix-tree-nodes", "last-generated-id", "max-deleted-entry-id",
         "entries-added", "recorded-first-entry-id", "groups", "first-entry", "last-entry",
-        "synap-earliest-offset", "synap-segments", "synap-bytes"])
+        "synap-earliest-offset", "synap-segments", "synap-bytes", "synap-readable-waiters"])
     check_eq("XINFO STREAM values",
              {k: info[k] for k in ("length", "radix-tree-keys", "radix-tree-nodes", "last-generated-id",
                                    "max-deleted-entry-id", "entries-added", "recorded-first-entry-id", "groups",
@@ -165,6 +168,7 @@ def test_xinfo_redis_py(srv):
              {"length": 3, "radix-tree-keys": 0, "radix-tree-nodes": 0, "last-generated-id": ids[-1],
               "max-deleted-entry-id": "0-0", "entries-added": 3, "recorded-first-entry-id": ids[0], "groups": 0,
               "synap-earliest-offset": 0, "synap-segments": 1})
+    check_eq("nobody blocked on it", info["synap-readable-waiters"], 0)
     check_eq("first-entry", info["first-entry"], (ids[0], {"k": "v0", "n": "0"}))
     check_eq("last-entry", info["last-entry"], (ids[2], {"k": "v2", "n": "2"}))
     check("synap-bytes counts the segment's bytes", info["synap-bytes"] > 0, repr(info["synap-bytes"]))
@@ -188,12 +192,35 @@ def test_xinfo_redis_py(srv):
              (0, "0-0", "0-0", 0, None, None, 1))
     full = r.xinfo_stream("empty", full=True)
     check_eq("FULL of an empty stream with a group", (full["entries"], full["groups"]),
-             ({}, [{"name": "g1", "last-delivered-id": "0-0", "entries-read": 0, "lag": 0, "pel-count": 0}]))
+             ({}, [{"name": "g1", "last-delivered-id": "0-0", "entries-read": 0, "lag": 0, "pel-count": 0,
+                    "pending": [], "consumers": []}]))
     r.xgroup_create("x", "readers", id="0")
+    t0 = int(time.time() * 1000)
     r.xreadgroup("readers", "alice", {"x": ">"}, count=2)
+    t1 = int(time.time() * 1000)
     groups = r.xinfo_stream("x", full=True)["groups"]
     check_eq("FULL groups: the cursor and the pending count",
-             groups, [{"name": "readers", "last-delivered-id": ids[1], "entries-read": 2, "lag": 21, "pel-count": 2}])
+             [{k: v for k, v in g.items() if k not in ("pending", "consumers")} for g in groups],
+             [{"name": "readers", "last-delivered-id": ids[1], "entries-read": 2, "lag": 21, "pel-count": 2}])
+    pending = groups[0]["pending"] if groups else []
+    check_eq("FULL groups: pending entries [ID, consumer, delivery time, deliveries]",
+             [(p[0], p[1], p[3]) for p in pending], [(ids[0], "alice", 1), (ids[1], "alice", 1)])
+    check("... delivery times are Unix ms of the read", all(t0 - 1000 <= p[2] <= t1 + 1000 for p in pending),
+          f"{pending} not within [{t0}, {t1}]")
+    consumers = groups[0]["consumers"] if groups else []
+    check("FULL groups: one consumer", len(consumers) == 1, repr(consumers))
+    if len(consumers) == 1:
+        alice = dict(zip(consumers[0][0::2], consumers[0][1::2]))  # RESP2: a flat name/value list
+        check_eq("FULL consumer fields", list(alice), ["name", "seen-time", "active-time", "pel-count", "pending"])
+        check_eq("FULL consumer: name, pending count, pending [ID, delivery time, deliveries]",
+                 (alice["name"], alice["pel-count"], [(p[0], p[2]) for p in alice["pending"]]),
+                 ("alice", 2, [(ids[0], 1), (ids[1], 1)]))
+        check("FULL consumer: seen and active times are Unix ms of the read",
+              t0 - 1000 <= alice["seen-time"] <= t1 + 1000 and t0 - 1000 <= alice["active-time"] <= t1 + 1000,
+              repr(alice))
+    flat = r.execute_command("XINFO", "STREAM", "x", "FULL", "COUNT", "1")
+    grp = flat[flat.index("groups") + 1][0]
+    check_eq("FULL COUNT 1 lists one pending entry per group", len(grp[grp.index("pending") + 1]), 1)
     check_eq("groups counts the groups with a commit on the stream", r.xinfo_stream("x")["groups"], 1)
 
     check("XINFO STREAM of a missing key is an error", "no such key" in (error_of(r, "XINFO", "STREAM", "nosuch") or ""),
@@ -213,9 +240,59 @@ def test_xinfo_redis_py(srv):
     ]:
         got = error_of(r, *args)
         check(f"{' '.join(args)} -> an error with '{want}'", got is not None and want in got, repr(got))
-    for sub in (["GROUPS", "x"], ["CONSUMERS", "x", "readers"]):
-        got = error_of(r, "XINFO", *sub)
-        check(f"XINFO {sub[0]} is refused for now", got is not None and "not supported yet" in got, repr(got))
+
+
+def test_xinfo_groups_consumers(srv):
+    """XINFO GROUPS and XINFO CONSUMERS, parsed by redis-py's own parsers."""
+    r = srv.client(decode_responses=True)
+    ids = [r.xadd("xg", {"n": str(n)}) for n in range(6)]
+    check_eq("XINFO GROUPS of a stream without groups", r.xinfo_groups("xg"), [])
+    r.xgroup_create("xg", "workers", id="0")
+    r.xgroup_create("xg", "auditors", id="$")
+    r.xreadgroup("workers", "alice", {"xg": ">"}, count=3)
+    r.xreadgroup("workers", "bob", {"xg": ">"}, count=1)
+    r.xack("xg", "workers", ids[0])
+    r.xgroup_createconsumer("xg", "workers", "carol")
+    groups = r.xinfo_groups("xg")
+    check_eq("XINFO GROUPS: every group, by name, with Redis's fields", groups, [
+        {"name": "auditors", "consumers": 0, "pending": 0, "last-delivered-id": "6-0", "entries-read": 6, "lag": 0},
+        {"name": "workers", "consumers": 3, "pending": 3, "last-delivered-id": ids[3], "entries-read": 4, "lag": 2},
+    ])
+    consumers = r.xinfo_consumers("xg", "workers")
+    check_eq("XINFO CONSUMERS: names and pending counts",
+             [(c["name"], c["pending"]) for c in consumers], [("alice", 2), ("bob", 1), ("carol", 0)])
+    check("XINFO CONSUMERS: Redis's fields", all(list(c) == ["name", "pending", "idle", "inactive"]
+                                                 for c in consumers), repr(consumers))
+    check("... idle: ms since a command named it, small",
+          all(isinstance(c["idle"], int) and 0 <= c["idle"] < 60000 for c in consumers), repr(consumers))
+    check("... inactive: ms since a read delivered entries; -1 for carol, who never got any",
+          [c["inactive"] >= 0 for c in consumers[:2]] == [True, True] and consumers[2]["inactive"] == -1,
+          repr(consumers))
+    check_eq("XINFO CONSUMERS of a group without consumers", r.xinfo_consumers("xg", "auditors"), [])
+    for args, want in [
+        (["XINFO", "GROUPS", "nosuch"], "no such key"),
+        (["XINFO", "CONSUMERS", "nosuch", "workers"], "no such key"),
+        (["XINFO", "CONSUMERS", "xg", "nogroup"], "NOGROUP No such consumer group 'nogroup' for key name 'xg'"),
+        (["XINFO", "GROUPS"], "Try XINFO HELP"),
+        (["XINFO", "GROUPS", "xg", "extra"], "Try XINFO HELP"),
+        (["XINFO", "CONSUMERS", "xg"], "Try XINFO HELP"),
+        (["XINFO", "GROUPS", "../x"], "bad room name"),
+        (["XINFO", "CONSUMERS", "xg", "a\0b"], "NUL"),
+    ]:
+        got = error_of(r, *args)
+        check(f"{' '.join(args)!r} -> an error with '{want}'", got is not None and want in got, repr(got))
+    r.xgroup_destroy("xg", "auditors")
+    check_eq("a destroyed group is gone from XINFO GROUPS", [g["name"] for g in r.xinfo_groups("xg")], ["workers"])
+    c = srv.raw()
+    c.command("HELLO", "3")
+    check_eq("RESP3 XINFO GROUPS: an array of maps", c.command("XINFO", "GROUPS", "xg"), [
+        {b"name": b"workers", b"consumers": 3, b"pending": 3, b"last-delivered-id": ids[3].encode(),
+         b"entries-read": 4, b"lag": 2}])
+    got = c.command("XINFO", "CONSUMERS", "xg", "workers")
+    check("RESP3 XINFO CONSUMERS: an array of maps",
+          isinstance(got, list) and len(got) == 3 and all(isinstance(m, dict) for m in got) and
+          [m.get(b"name") for m in got] == [b"alice", b"bob", b"carol"], repr(got))
+    c.close()
 
 
 def test_xinfo_raw(srv):
@@ -225,15 +302,15 @@ def test_xinfo_raw(srv):
     r.xgroup_create("raw-empty", "g", id="$", mkstream=True)
     c = srv.raw()
     flat = c.command("XINFO", "STREAM", "raw")
-    check("RESP2: a flat array of 13 name/value pairs", isinstance(flat, list) and len(flat) == 26, repr(flat))
-    check_eq("RESP2: names at even places", flat[0:26:2][:3], [b"length", b"radix-tree-keys", b"radix-tree-nodes"])
+    check("RESP2: a flat array of 14 name/value pairs", isinstance(flat, list) and len(flat) == 28, repr(flat))
+    check_eq("RESP2: names at even places", flat[0:28:2][:3], [b"length", b"radix-tree-keys", b"radix-tree-nodes"])
     check_eq("RESP2: first-entry as XRANGE gives it", flat[flat.index(b"first-entry") + 1], [b"1-0", [b"f", b"v"]])
     empty = c.command("XINFO", "STREAM", "raw-empty")
     check_eq("RESP2: an empty stream's first-entry is nil", empty[empty.index(b"first-entry") + 1], None)
     c.send(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n")
     c.reply()
     m = c.command("XINFO", "STREAM", "raw")
-    check("RESP3: a map", isinstance(m, dict) and len(m) == 13, repr(m))
+    check("RESP3: a map", isinstance(m, dict) and len(m) == 14, repr(m))
     if isinstance(m, dict):
         check_eq("RESP3: values", (m.get(b"length"), m.get(b"last-generated-id"), m.get(b"groups")), (2, b"2-0", 0))
         check_eq("RESP3: last-entry", m.get(b"last-entry"), [b"2-0", [b"g", b"w", b"h", b"x"]])
@@ -245,13 +322,14 @@ def test_xinfo_raw(srv):
     check("RESP3 FULL: entries an array, groups an array of maps",
           isinstance(full, dict) and full.get(b"entries") == [] and
           full.get(b"groups") == [{b"name": b"g", b"last-delivered-id": b"0-0", b"entries-read": 0, b"lag": 0,
-                                   b"pel-count": 0}], repr(full))
+                                   b"pel-count": 0, b"pending": [], b"consumers": []}], repr(full))
     check("RESP3: a missing key is an error", isinstance(c.command("XINFO", "STREAM", "nope"), Err))
     c.close()
 
 
 SECTIONS = [
     ("XINFO STREAM (redis-py)", test_xinfo_redis_py, True),
+    ("XINFO GROUPS / CONSUMERS (redis-py, RESP3)", test_xinfo_groups_consumers, True),
     ("XINFO STREAM (raw RESP2/RESP3)", test_xinfo_raw, True),
     ("XTRIM: MAXLEN, MINID, LIMIT, errors, a restart (64 KiB segments)", test_xtrim, False),
 ]

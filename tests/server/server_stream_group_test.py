@@ -6,9 +6,15 @@ XPENDING) over Synap groups, with redis-py and raw RESP.
   (summary and extended XPENDING, IDLE, per consumer); XACK counts;
   re-reading a consumer's own pending entries with an ID; NOACK; RESP3;
   XREADGROUP BLOCK woken by another connection's XADD, timing out, and two
-  consumers blocked on one group; malformed arguments; the consumer limit;
-  a restart (SIGTERM, start) redelivering every entry from the committed
-  offset (the lowest unacknowledged one) on, and nothing before it.
+  consumers blocked on one group; malformed arguments; the consumer limit,
+  and a read over two keys whose second is refused changing neither;
+  blocked XREAD / XREADGROUP giving their wake-up registrations back (timed
+  out, connection closed, woken by another key: synap-readable-waiters
+  returns to 0); XREAD BLOCK on a key that does not exist yet woken by its
+  first XADD; a restart (SIGTERM, start) redelivering every entry from the
+  committed offset (the lowest unacknowledged one) on, and nothing before
+  it; XGROUP DESTROY racing another connection's XREADGROUPs not bringing
+  the group back, before or after a restart.
 
 Usage: server_stream_group_test.py <path to synap-server>
 """
@@ -318,9 +324,155 @@ def test_consumer_limit(srv):
     check("... also by XREADGROUP", "10000 consumers" in err, err)
     check_eq("an existing consumer still reads", c.command("XREADGROUP", "GROUP", "g", "c5", "STREAMS", "lim", ">"),
              None)
+
+    # A read over two keys whose second refuses the consumer changes neither:
+    # no entry of the first becomes pending unsent, no consumer joins it.
+    for n in range(3):
+        r.xadd("lim0", {"n": str(n)})
+    r.xgroup_create("lim0", "g", id="0")
+    err = raw_err(c, "XREADGROUP", "GROUP", "g", "one-more", "STREAMS", "lim0", "lim", ">", ">")
+    check("two keys, the second refusing the consumer: the error", "10000 consumers" in err, err)
+    check_eq("... the first key's group delivered nothing",
+             [(x["name"], x["pending"], x["entries-read"], x["consumers"]) for x in r.xinfo_groups("lim0")],
+             [("g", 0, 0, 0)])
+    err = raw_err(c, "XREADGROUP", "GROUP", "g", "one-more", "NOACK", "STREAMS", "lim0", "lim", ">", ">")
+    check("... also with NOACK (nothing would stay pending to show it)", "10000 consumers" in err, err)
+    check_eq("... whose cursor did not move", r.xinfo_groups("lim0")[0]["last-delivered-id"], "0-0")
+    err = raw_err(c, "XREADGROUP", "GROUP", "g", "one-more", "STREAMS", "lim0", "nokey", ">", ">")
+    check("a missing second key: NOGROUP", err.startswith("NOGROUP No such key 'nokey'"), err)
+    check_eq("... and the first key's group is untouched", r.xinfo_groups("lim0")[0]["pending"], 0)
+    got = r.xreadgroup("g", "c5", {"lim0": ">", "lim": ">"})
+    check_eq("an existing consumer reads both keys", ids_of(got, "lim0"), ["1-0", "2-0", "3-0"])
+
     check_eq("DELCONSUMER makes room", c.command("XGROUP", "DELCONSUMER", "lim", "g", "c0"), 0)
     check_eq("... for one more", c.command("XGROUP", "CREATECONSUMER", "lim", "g", "one-more"), 1)
     c.close()
+
+
+def waiters(r, key):
+    """How many blocked readers' wake-ups are registered on `key` (libsynap's count)."""
+    return r.xinfo_stream(key)["synap-readable-waiters"]
+
+
+def wait_for(what, fn, want, timeout=15):
+    """Polls fn() until it returns want (a hang fails after `timeout` s; never a pass by time)."""
+    deadline = time.monotonic() + timeout
+    got = fn()
+    while got != want and time.monotonic() < deadline:
+        time.sleep(0.01)
+        got = fn()
+    return check_eq(what, got, want)
+
+
+def test_block_registrations(srv):
+    """Every blocked XREAD / XREADGROUP gives its wake-ups back: on a timeout,
+    on a closed connection, and, for the keys that did not wake it, when
+    another key did."""
+    r = srv.client(decode_responses=True)
+    r.xgroup_create("quiet", "g", id="$", mkstream=True)
+    r.xgroup_create("quiet2", "g", id="$", mkstream=True)
+    conns = [srv.raw(timeout=60) for _ in range(16)]
+    per_conn = 8
+    one = (encode("XREAD", "BLOCK", "1", "STREAMS", "quiet", "quiet2", "$", "$") +
+           encode("XREADGROUP", "GROUP", "g", "c", "BLOCK", "1", "STREAMS", "quiet", "quiet2", ">", ">") +
+           encode("XREADGROUP", "GROUP", "g", "c", "BLOCK", "1", "STREAMS", "quiet", ">"))
+    for c in conns:
+        c.send(one * per_conn)
+    replies = [c.reply() for c in conns for _ in range(3 * per_conn)]
+    check_eq("every BLOCK on the quiet streams timed out with nil", [x for x in replies if x is not None], [])
+    check_eq("... and gave every wake-up back", (waiters(r, "quiet"), waiters(r, "quiet2")), (0, 0))
+    for c in conns:
+        c.close()
+
+    # One blocked without a deadline is counted; closing its connection gives it back.
+    c = srv.raw(timeout=30)
+    c.send(encode("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "quiet", ">"))
+    wait_for("a blocked XREADGROUP is one wake-up", lambda: waiters(r, "quiet"), 1)
+    c.close()
+    wait_for("... given back when its connection closes", lambda: waiters(r, "quiet"), 0)
+
+    # Woken by one key: the other key's wake-up goes at once, for XREAD and XREADGROUP.
+    for cmd in (("XREAD", "BLOCK", "0", "STREAMS", "quiet", "quiet2", "$", "$"),
+                ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "quiet", "quiet2", ">", ">")):
+        r.xgroup_setid("quiet2", "g", "$")  # past the entry the round before added
+        c = srv.raw(timeout=30)
+        c.send(encode(*cmd))
+        wait_for(f"{cmd[0]} blocked on two keys: a wake-up on each",
+                 lambda: (waiters(r, "quiet"), waiters(r, "quiet2")), (1, 1))
+        new_id = r.xadd("quiet2", {"wake": "up"})
+        got = c.reply()
+        check_eq(f"{cmd[0]}: woken by the second key", got, [[b"quiet2", [[new_id.encode(), [b"wake", b"up"]]]]])
+        check_eq(f"{cmd[0]}: ... and the first key's wake-up is gone", (waiters(r, "quiet"), waiters(r, "quiet2")),
+                 (0, 0))
+        c.close()
+
+
+def test_block_new_key(srv):
+    """XREAD BLOCK on a key that does not exist yet waits for it (as Redis)."""
+    r = srv.client(decode_responses=True)
+    r.xadd("anchor", {"a": "1"})
+    c = srv.raw(timeout=30)
+    # newkey first: once anchor's wake-up is registered, newkey's is too.
+    c.send(encode("XREAD", "BLOCK", "10000", "STREAMS", "newkey", "anchor", "$", "$"))
+    wait_for("the XREAD is blocked", lambda: waiters(r, "anchor"), 1)
+    check_eq("waiting made no stream", r.exists("newkey") + r.xlen("newkey"), 0)
+    new_id = r.xadd("newkey", {"hello": "world"})
+    check_eq("XADD of the new key from another connection wakes it", c.reply(),
+             [[b"newkey", [[new_id.encode(), [b"hello", b"world"]]]]])
+    check_eq("... and anchor's wake-up is given back", waiters(r, "anchor"), 0)
+    c.close()
+    got = r.xread({"never": "$"}, block=50)
+    check("a BLOCK on a key that never comes times out with nil", not got, repr(got))
+
+
+def test_destroy_race():
+    """XGROUP DESTROY while another connection's XREADGROUPs run (NOACK, so
+    each moves the group's commit): no read loads the group again before the
+    delete is durable, so nothing commits after it, and the group stays
+    destroyed, also across a restart."""
+    srv = Server("destroy-race")
+    srv.start()
+    try:
+        r = srv.client(decode_responses=True)
+        p = r.pipeline(transaction=False)
+        for n in range(3000):
+            p.xadd("dr", {"n": str(n)})
+        p.execute()
+        rounds, batch = 16, 100
+        for i in range(rounds):
+            r.xgroup_create("dr", f"g{i}", id="0")
+        reader, destroyer = srv.raw(timeout=60), srv.raw(timeout=60)
+        nogroup = "NOGROUP No such key 'dr' or consumer group '{}' in XREADGROUP with GROUP option"
+        for i in range(rounds):
+            g = f"g{i}"
+            reads = b"".join(encode("XREADGROUP", "GROUP", g, "c", "COUNT", "1", "NOACK", "STREAMS", "dr", ">")
+                             for _ in range(batch))
+            # Half the rounds send the reads first, half the DESTROY first.
+            if i % 2:
+                destroyer.send(encode("XGROUP", "DESTROY", "dr", g))
+                reader.send(reads)
+            else:
+                reader.send(reads)
+                destroyer.send(encode("XGROUP", "DESTROY", "dr", g))
+            check_eq(f"{g}: DESTROY answers 1", destroyer.reply(), 1)
+            reps = [reader.reply() for _ in range(batch)]
+            first_err = next((k for k, x in enumerate(reps) if isinstance(x, Err)), batch)
+            check(f"{g}: the reads answer entries, then only NOGROUP",
+                  all(isinstance(x, list) for x in reps[:first_err]) and
+                  all(x == nogroup.format(g) for x in reps[first_err:]), repr(reps[first_err:first_err + 2]))
+            check_eq(f"{g}: gone after the DESTROY", raw_err(destroyer, "XPENDING", "dr", g),
+                     f"NOGROUP No such key 'dr' or consumer group '{g}'")
+        check_eq("XINFO GROUPS: every destroyed group is gone", r.xinfo_groups("dr"), [])
+        reader.close()
+        destroyer.close()
+        check_eq("SIGTERM exits cleanly", srv.sigterm(), 0)
+        srv.start()
+        r = srv.client(decode_responses=True)
+        check_eq("after a restart no destroyed group is back", r.xinfo_groups("dr"), [])
+        check("... and each can be made again", all(r.xgroup_create("dr", f"g{i}", id="$") for i in range(rounds)))
+        check_eq("SIGTERM again", srv.sigterm(), 0)
+    finally:
+        srv.stop()
 
 
 def test_restart():
@@ -378,8 +530,11 @@ SECTIONS = [
     ("delivery, XPENDING, XACK", test_delivery, True),
     ("XREADGROUP BLOCK", test_blocking, True),
     ("malformed arguments", test_malformed, True),
-    ("consumer limit", test_consumer_limit, True),
+    ("consumer limit; a refused key changes no other", test_consumer_limit, True),
+    ("blocked readers give their wake-ups back", test_block_registrations, True),
+    ("XREAD BLOCK waits for a new key", test_block_new_key, True),
     ("restart redelivers from the committed offset", test_restart, False),
+    ("DESTROY racing XREADGROUP stays destroyed across a restart", test_destroy_race, False),
 ]
 
 if __name__ == "__main__":

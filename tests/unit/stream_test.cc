@@ -824,13 +824,120 @@ TEST_F(StreamTest, OnReadableFiresOnAppendAndOnDelete) {
   ASSERT_TRUE(ss().OnReadable("nr", 1, [&](bool r) { later = r; }).ok());
   ASSERT_TRUE(ss().OnReadable("nr", 5, [&](bool r) { gone = r; }).ok());
   EXPECT_EQ(later.load(), -1);
+  EXPECT_EQ(ss().Info("nr")->readable_waiters, 2u);
   ASSERT_EQ(Put("nr", "b"), 1u);
   for (int i = 0; i < 500 && later.load() == -1; i++) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   EXPECT_EQ(later.load(), 1);
   EXPECT_EQ(gone.load(), -1);
+  EXPECT_EQ(ss().Info("nr")->readable_waiters, 1u);
   ASSERT_TRUE(ss().DeleteRoom("nr").ok());
   EXPECT_EQ(gone.load(), 0);
-  EXPECT_EQ(ss().OnReadable("nr", 0, [](bool) {}).code(), Status::Code::kNotFound);
+  EXPECT_EQ(ss().OnReadable("../x", 0, [](bool) {}).status().code(), Status::Code::kInvalidArgument);
+}
+
+// CancelReadable: true means the callback never runs; false that it ran (or
+// never existed). Handles are unique across rooms.
+TEST_F(StreamTest, CancelReadableStopsTheCallback) {
+  ASSERT_EQ(Put("cr", "a"), 0u);
+  ASSERT_EQ(Put("cr2", "a"), 0u);
+  std::atomic<int> calls{0};
+  Result<uint64_t> h1 = ss().OnReadable("cr", 1, [&](bool) { calls++; });
+  Result<uint64_t> h2 = ss().OnReadable("cr2", 1, [&](bool) { calls++; });
+  ASSERT_TRUE(h1.ok() && h2.ok());
+  EXPECT_NE(*h1, *h2);
+  EXPECT_TRUE(ss().CancelReadable(*h1));
+  EXPECT_FALSE(ss().CancelReadable(*h1)) << "a second cancel finds nothing";
+  EXPECT_EQ(ss().Info("cr")->readable_waiters, 0u);
+  ASSERT_EQ(Put("cr", "b"), 1u);
+  ASSERT_EQ(Put("cr2", "b"), 1u);
+  for (int i = 0; i < 500 && calls.load() == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(calls.load(), 1) << "only the one not cancelled ran";
+  EXPECT_FALSE(ss().CancelReadable(*h2)) << "it ran";
+  Result<uint64_t> at_once = ss().OnReadable("cr", 0, [&](bool) { calls++; });
+  ASSERT_TRUE(at_once.ok());
+  EXPECT_FALSE(ss().CancelReadable(*at_once)) << "it ran at once";
+  EXPECT_FALSE(ss().CancelReadable(987654321));
+  EXPECT_EQ(calls.load(), 2);
+}
+
+// A room that does not exist yet is waited for: its creation (an append or
+// CreateRoom) moves the registration to it, and an event at `from` wakes it.
+TEST_F(StreamTest, OnReadableWaitsForAMissingRoom) {
+  std::atomic<int> by_append{-1}, by_create{-1}, cancelled{-1}, at_close{-1};
+  ASSERT_TRUE(ss().OnReadable("later", 0, [&](bool r) { by_append = r; }).ok());
+  ASSERT_TRUE(ss().OnReadable("made", 0, [&](bool r) { by_create = r; }).ok());
+  Result<uint64_t> c = ss().OnReadable("made", 0, [&](bool r) { cancelled = r; });
+  ASSERT_TRUE(ss().OnReadable("never", 0, [&](bool r) { at_close = r; }).ok());
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(ss().CancelReadable(*c)) << "an awaiting registration cancels";
+  EXPECT_EQ(ss().Info("later").status().code(), Status::Code::kNotFound) << "waiting creates nothing";
+
+  ASSERT_EQ(Put("later", "x"), 0u);
+  for (int i = 0; i < 500 && by_append.load() == -1; i++) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(by_append.load(), 1);
+
+  ASSERT_TRUE(ss().CreateRoom("made", "").ok());
+  EXPECT_EQ(by_create.load(), -1) << "an empty new room has no event at 0 yet";
+  EXPECT_EQ(ss().Info("made")->readable_waiters, 1u) << "the registration moved to the room";
+  ASSERT_EQ(Put("made", "y"), 0u);
+  for (int i = 0; i < 500 && by_create.load() == -1; i++) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(by_create.load(), 1);
+  EXPECT_EQ(cancelled.load(), -1);
+
+  // Deleted while waited on: false, and a new registration waits for the next room of that name.
+  std::atomic<int> deleted{-1}, successor{-1};
+  ASSERT_TRUE(ss().OnReadable("made", 5, [&](bool r) { deleted = r; }).ok());
+  ASSERT_TRUE(ss().DeleteRoom("made").ok());
+  EXPECT_EQ(deleted.load(), 0);
+  ASSERT_TRUE(ss().OnReadable("made", 0, [&](bool r) { successor = r; }).ok());
+  ASSERT_EQ(Put("made", "z"), 0u);
+  for (int i = 0; i < 500 && successor.load() == -1; i++) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(successor.load(), 1);
+
+  EXPECT_EQ(at_close.load(), -1);
+  CloseDb();
+  EXPECT_EQ(at_close.load(), 0) << "the close answers what still waits for a room";
+}
+
+// Room::kMaxReadableWaiters registrations on one room, then Busy (the
+// callback not called); a cancel makes room for one more.
+TEST_F(StreamTest, ReadableWaitersAreLimitedPerRoom) {
+  ASSERT_EQ(Put("lim", "a"), 0u);
+  std::atomic<int> calls{0};
+  uint64_t first = 0;
+  for (size_t i = 0; i < Room::kMaxReadableWaiters; i++) {
+    Result<uint64_t> h = ss().OnReadable("lim", 1, [&](bool) { calls++; });
+    ASSERT_TRUE(h.ok()) << i << ": " << h.status().ToString();
+    if (i == 0) first = *h;
+  }
+  EXPECT_EQ(ss().Info("lim")->readable_waiters, Room::kMaxReadableWaiters);
+  Result<uint64_t> over = ss().OnReadable("lim", 1, [&](bool) { calls += 1000; });
+  EXPECT_EQ(over.status().code(), Status::Code::kBusy);
+  EXPECT_NE(over.status().message().find(std::to_string(Room::kMaxReadableWaiters)), std::string::npos)
+      << over.status().message();
+  EXPECT_TRUE(ss().OnReadable("other", 1, [](bool) {}).ok()) << "other rooms have their own limit";
+  ASSERT_TRUE(ss().CancelReadable(first));
+  EXPECT_TRUE(ss().OnReadable("lim", 1, [&](bool) { calls++; }).ok());
+  ASSERT_EQ(Put("lim", "b"), 1u);
+  for (int i = 0; i < 1000 && calls.load() < static_cast<int>(Room::kMaxReadableWaiters); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(calls.load(), static_cast<int>(Room::kMaxReadableWaiters)) << "each ran once; the refused one never";
+  EXPECT_EQ(ss().Info("lim")->readable_waiters, 0u);
+}
+
+// StreamStore::kMaxAwaitingWaiters registrations on rooms that do not exist
+// yet, all names together, then Busy.
+TEST_F(StreamTest, AwaitingWaitersAreLimited) {
+  std::vector<uint64_t> handles;
+  for (size_t i = 0; i < StreamStore::kMaxAwaitingWaiters; i++) {
+    Result<uint64_t> h = ss().OnReadable("missing-" + std::to_string(i % 7), 0, [](bool) {});
+    ASSERT_TRUE(h.ok()) << i << ": " << h.status().ToString();
+    handles.push_back(*h);
+  }
+  EXPECT_EQ(ss().OnReadable("missing-x", 0, [](bool) {}).status().code(), Status::Code::kBusy);
+  ASSERT_TRUE(ss().CancelReadable(handles.back()));
+  EXPECT_TRUE(ss().OnReadable("missing-x", 0, [](bool) {}).ok());
+  for (size_t i = 0; i + 1 < handles.size(); i++) ASSERT_TRUE(ss().CancelReadable(handles[i]));
 }
 
 }  // namespace

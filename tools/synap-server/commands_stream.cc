@@ -174,27 +174,27 @@ void Xread(Context& c) {
   }
 }
 
-// Registers a wake-up on every existing room of a blocked XREAD and hands
-// the loop the command to run again (without BLOCK, "$" resolved).
+// Registers a wake-up on every room of a blocked XREAD, and hands the loop
+// the command to run again (without BLOCK, "$" resolved). A room that does
+// not exist yet is waited for too (as Redis waits for a key to appear): its
+// first entry, at offset 0, wakes the command.
 void Park(Context& c, size_t streams_at, size_t keys, int64_t count, int64_t block) {
-  uint64_t token = c.mailbox->NewToken();
-  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto wait = std::make_shared<ReadWait>(c, c.mailbox->NewToken());
   std::vector<std::string> rerun = {"XREAD", "COUNT", std::to_string(count), "STREAMS"};
   std::vector<std::string> ids;
   for (size_t k = 0; k < keys; k++) {
     std::string room(c.args[streams_at + 1 + k]);
     std::string_view id = c.args[streams_at + 1 + keys + k];
     uint64_t earliest = 0, next = 0, ms = 0, seq = 0;
-    bool exists = synap_stream_bounds(c.db, room.c_str(), &earliest, &next) == SYNAP_OK;
+    (void)synap_stream_bounds(c.db, room.c_str(), &earliest, &next);  // a missing room: next stays 0
     uint64_t from = id == "$" ? next : (ParseId(id, &ms, &seq) ? OffsetAfter(ms, seq) : next);
     rerun.push_back(room);
     ids.push_back(from == 0 ? "0" : IdOf(from - 1));
-    if (exists) WakeWhenReadable(c, room, from, token, fired);  // a missing room cannot be waited on (documented)
+    // An error drops `wait`, which cancels the keys registered so far.
+    if (int rc = wait->Add(room, from); rc != SYNAP_OK) return ReplyWaitError(c, room, rc);
   }
   rerun.insert(rerun.end(), ids.begin(), ids.end());
-  c.deferred_token = token;
-  c.rerun = std::move(rerun);
-  c.block_ms = block;
+  ReadWait::Park(c, std::move(wait), std::move(rerun), block);
 }
 
 // ---- XTRIM ----
@@ -317,6 +317,7 @@ int GroupsOf(synap_db* db, const std::string& room, std::vector<std::string>* ou
 // What XINFO STREAM reports of a room.
 struct StreamFacts {
   uint64_t earliest = 0, next = 0, segments = 0, bytes = 0;
+  uint64_t readable_waiters = 0;    // blocked XREAD / XREADGROUP wake-ups registered on the room
   std::vector<std::string> groups;  // names
   Blocks blocks;  // the entries below point into these
   const synap_event* first = nullptr;
@@ -350,9 +351,11 @@ int GatherFacts(synap_db* db, const std::string& room, StreamFacts* f) {
   if (rc != SYNAP_OK) return rc;
   std::string info(json, len);
   synap_free(json);
-  size_t at = 0;  // the top-level fields come first: earliest_offset, next_offset, segments, bytes
+  // The top-level fields come first: earliest_offset, next_offset, segments, bytes, readable_waiters.
+  size_t at = 0;
   if (!JsonU64(info, "earliest_offset", &at, &f->earliest) || !JsonU64(info, "next_offset", &at, &f->next) ||
-      !JsonU64(info, "segments", &at, &f->segments) || !JsonU64(info, "bytes", &at, &f->bytes))
+      !JsonU64(info, "segments", &at, &f->segments) || !JsonU64(info, "bytes", &at, &f->bytes) ||
+      !JsonU64(info, "readable_waiters", &at, &f->readable_waiters))
     return SYNAP_EINTERNAL;
   std::vector<const synap_event*> got;
   if ((rc = ReadRange(db, room, f->earliest, f->next, 1, &f->blocks, &got)) != SYNAP_OK) return rc;
@@ -394,40 +397,10 @@ void WriteSynapFields(ReplyWriter& w, const StreamFacts& f) {
   w.Integer(static_cast<int64_t>(f.segments));
   w.Bulk("synap-bytes");
   w.Integer(static_cast<int64_t>(f.bytes));
+  w.Bulk("synap-readable-waiters");
+  w.Integer(static_cast<int64_t>(f.readable_waiters));
 }
-constexpr size_t kCommonFields = 7, kSynapFields = 3;
-
-// FULL's groups, from the server's group registry (stream_groups.h): the
-// delivery cursor and the pending count. The pending entries and the
-// consumers themselves are XPENDING's business; FULL leaves them out.
-void WriteGroupsFull(Context& c, const std::string& room, const StreamFacts& f) {
-  struct Row {
-    std::string name;
-    uint64_t cursor;
-    size_t pending;
-  };
-  std::vector<Row> rows;
-  for (const std::string& name : f.groups) {
-    std::shared_ptr<StreamGroups::Group> g;
-    if (c.server->stream_groups.Find(c.db, room, name, &g) != SYNAP_OK) continue;  // destroyed meanwhile
-    std::lock_guard lk(g->mu);
-    if (!g->destroyed) rows.push_back({name, g->cursor, g->pel.size()});
-  }
-  c.reply.Array(rows.size());
-  for (const Row& r : rows) {
-    c.reply.Map(5);
-    c.reply.Bulk("name");
-    c.reply.Bulk(r.name);
-    c.reply.Bulk("last-delivered-id");
-    c.reply.Bulk(r.cursor > 0 ? IdOf(r.cursor - 1) : "0-0");
-    c.reply.Bulk("entries-read");  // offsets before the cursor, deleted ones included
-    c.reply.Integer(static_cast<int64_t>(r.cursor));
-    c.reply.Bulk("lag");
-    c.reply.Integer(static_cast<int64_t>(f.next - std::min(f.next, r.cursor)));
-    c.reply.Bulk("pel-count");
-    c.reply.Integer(static_cast<int64_t>(r.pending));
-  }
-}
+constexpr size_t kCommonFields = 7, kSynapFields = 4;
 
 // XINFO STREAM key [FULL [COUNT n]]: RESP2 a flat name/value array, RESP3 a map.
 void XinfoStream(Context& c) {
@@ -464,20 +437,35 @@ void XinfoStream(Context& c) {
   c.reply.Array(entries.size());
   for (const synap_event* e : entries) WriteEntry(c.reply, *e);
   c.reply.Bulk("groups");
-  WriteGroupsFull(c, room, f);
+  WriteGroupsFull(c, room, f.groups, f.next, n);
   WriteSynapFields(c.reply, f);
+}
+
+// XINFO GROUPS key | XINFO CONSUMERS key group (commands_stream_group_info.cc
+// writes them from the group registry).
+void XinfoGroupsOrConsumers(Context& c, bool groups) {
+  std::string room(c.args[2]);
+  uint64_t earliest = 0, next = 0;
+  int rc = synap_stream_bounds(c.db, room.c_str(), &earliest, &next);
+  if (rc == SYNAP_NOTFOUND) return c.reply.Error("ERR no such key");
+  if (rc != SYNAP_OK) return ReplyError(c.reply, rc);
+  if (!groups) return XinfoConsumers(c, room, std::string(c.args[3]));
+  std::vector<std::string> names;
+  if ((rc = GroupsOf(c.db, room, &names)) != SYNAP_OK) return ReplyError(c.reply, rc);
+  XinfoGroups(c, room, names, next);
 }
 
 const char* const kXinfoHelp[] = {
     "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "STREAM <key> [FULL [COUNT <count>]]",
     "    Show information about the stream: Redis's fields, then synap-earliest-offset,",
-    "    synap-segments and synap-bytes. FULL lists the first <count> entries (default 10,",
-    "    0 for all) and each group's cursor and pending count.",
+    "    synap-segments, synap-bytes and synap-readable-waiters (blocked readers' wake-ups).",
+    "    FULL lists the first <count> entries (default 10, 0 for all) and each group with",
+    "    its first <count> pending entries and its consumers.",
     "GROUPS <key>",
-    "    Not supported yet.",
+    "    Show the stream's consumer groups.",
     "CONSUMERS <key> <groupname>",
-    "    Not supported yet.",
+    "    Show the consumers of a group.",
     "HELP",
     "    Print this help.",
 };
@@ -490,8 +478,14 @@ void Xinfo(Context& c) {
     for (const char* line : kXinfoHelp) c.reply.Simple(line);
     return;
   }
-  if (sub == "STREAM" && c.args.size() >= 3) return XinfoStream(c);
-  if (sub == "GROUPS" || sub == "CONSUMERS") return c.reply.Error("ERR XINFO " + sub + " is not supported yet");
+  bool groups = sub == "GROUPS" && c.args.size() == 3, consumers = sub == "CONSUMERS" && c.args.size() == 4;
+  if ((sub == "STREAM" && c.args.size() >= 3) || groups || consumers) {
+    for (size_t i = 2; i < c.args.size() && i < 4; i++)  // names reach libsynap as C strings
+      if (c.args[i].find('\0') != std::string_view::npos)
+        return c.reply.Error("ERR stream keys and group names must not contain NUL bytes");
+    if (sub == "STREAM") return XinfoStream(c);
+    return XinfoGroupsOrConsumers(c, groups);
+  }
   c.reply.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(c.args[1].substr(0, 64)) +
                 "'. Try XINFO HELP.");
 }

@@ -1,5 +1,6 @@
 // Redis consumer groups over Synap groups: XGROUP (CREATE, DESTROY,
 // CREATECONSUMER, DELCONSUMER, SETID, HELP), XREADGROUP, XACK, XPENDING.
+// XINFO GROUPS / CONSUMERS are in commands_stream_group_info.cc.
 //
 // A Redis group of stream key k is the Synap group of that name on room k.
 // Its durable state is the group's committed offset (synap_group_commit);
@@ -14,8 +15,11 @@
 // means a redelivery.
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -213,6 +217,9 @@ void GroupCreate(Context& c) {
   rc = c.server->stream_groups.Create(c.db, room, group, offset, OnDurable, d);
   if (Deferred(c, d, token, rc)) return;
   if (rc == SYNAP_EEXIST) return c.reply.Error(kBusyGroup);
+  if (rc == SYNAP_EBUSY)  // another connection's DESTROY of it is not durable yet
+    return c.reply.Error("ERR consumer group '" + group + "' of stream '" + room +
+                         "' is being destroyed (XGROUP DESTROY in progress): try again");
   ReplyError(c.reply, rc);
 }
 
@@ -433,15 +440,7 @@ struct Source {  // one key of an XREADGROUP
   std::shared_ptr<Group> group;
   bool fresh = false;  // ">": new entries; else this consumer's pending entries after `after`
   uint64_t after = 0;
-};
-
-struct Item {  // an entry to reply; event null: pending, but no longer in the room (retention)
-  uint64_t offset;
-  const synap_event* event;
-};
-struct StreamItems {
-  std::string room;
-  std::vector<Item> items;
+  std::vector<Item> items;  // what the read found: delivered only once every key's read succeeded
 };
 
 // XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...
@@ -510,79 +509,104 @@ bool ResolveSources(Context& c, const ReadGroupArgs& a, std::vector<Source>* out
   return true;
 }
 
-// '>': the entries after the group's cursor, now pending for this consumer
-// (unless NOACK). The caller holds g.mu. False: replied the error.
-bool ReadNew(Context& c, const ReadGroupArgs& a, Group& g, int64_t now, Blocks* blocks, std::vector<Item>* items) {
-  size_t room_left = StreamGroups::kMaxPendingPerGroup - std::min(g.pel.size(), StreamGroups::kMaxPendingPerGroup);
-  if (!a.noack && room_left == 0)
-    return c.reply.Error("ERR group '" + g.name + "' of stream '" + g.room + "' has " +
-                         std::to_string(StreamGroups::kMaxPendingPerGroup) +
-                         " pending entries (synap-server's limit): XACK some before reading new ones"),
-           false;
-  uint32_t n = a.noack ? a.count : static_cast<uint32_t>(std::min<size_t>(a.count, room_left));
-  std::vector<const synap_event*> events;
-  int rc = ReadRange(c.db, g.room, g.cursor, UINT64_MAX, n, blocks, &events);
-  if (rc == SYNAP_NOTFOUND) return c.reply.Error(NoGroupXreadgroup(g.room, g.name)), false;
-  if (rc != SYNAP_OK) return ReplyError(c.reply, rc), false;
-  for (const synap_event* e : events) {
-    if (!a.noack) g.Deliver(e->offset, a.consumer, now);
-    items->push_back({e->offset, e});
+// The locks of every group one XREADGROUP names, held from its checks
+// through its deliveries, so that what the checks found still holds. Each
+// group once (a key may repeat), in address order: every command takes them
+// in the same order, so two never wait for each other (other commands hold
+// one group's lock at a time).
+class GroupLocks {
+ public:
+  explicit GroupLocks(const std::vector<Source>& sources) {
+    std::vector<Group*> groups;
+    for (const Source& s : sources) groups.push_back(s.group.get());
+    std::sort(groups.begin(), groups.end(), std::less<Group*>());
+    groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+    for (Group* g : groups) locks_.emplace_back(g->mu);
   }
-  if (!events.empty()) g.cursor = events.back()->offset + 1;
-  // The floor moves here only when nothing stays pending (NOACK, or
-  // retention passed the cursor). Not waited for: a lost commit means a
-  // redelivery, which at-least-once allows.
-  StreamGroups::CommitFloor(c.db, g, StreamGroups::Ignore, nullptr);
+
+ private:
+  std::vector<std::unique_lock<std::mutex>> locks_;
+};
+
+// Everything that can refuse the command, checked for every key before any
+// is read: the group still exists, the consumer can join it, and a '>' read
+// that makes entries pending has room for them. False: replied the error.
+bool CheckSources(Context& c, const ReadGroupArgs& a, const std::vector<Source>& sources) {
+  for (const Source& s : sources) {
+    const Group& g = *s.group;
+    if (g.destroyed) return c.reply.Error(NoGroupXreadgroup(s.room, a.group)), false;
+    if (!g.consumers.count(a.consumer) && g.consumers.size() >= StreamGroups::kMaxConsumersPerGroup)
+      return c.reply.Error(TooManyConsumers(g)), false;
+    if (s.fresh && !a.noack && g.pel.size() >= StreamGroups::kMaxPendingPerGroup)
+      return c.reply.Error("ERR group '" + g.name + "' of stream '" + g.room + "' has " +
+                           std::to_string(StreamGroups::kMaxPendingPerGroup) +
+                           " pending entries (synap-server's limit): XACK some before reading new ones"),
+             false;
+  }
   return true;
 }
 
-// The entries at `offsets` (ascending), each found or null (no longer in the room).
-int ReadOffsets(synap_db* db, const std::string& room, const std::vector<uint64_t>& offsets, Blocks* blocks,
-                std::vector<Item>* items) {
-  uint64_t earliest = 0, next = 0;
-  int rc = synap_stream_bounds(db, room.c_str(), &earliest, &next);
-  if (rc != SYNAP_OK) return rc;
-  for (size_t i = 0; i < offsets.size();) {
-    uint64_t o = offsets[i];
-    if (o < earliest || o >= next) {
-      items->push_back({o, nullptr});
-      i++;
-      continue;
+// Reads every key's entries into its Source, changing nothing: '>' the
+// entries after the group's cursor (a key named twice goes on where the
+// first left off), an ID this consumer's pending entries after it. The
+// caller holds the locks. False: replied the error.
+bool ReadSources(Context& c, const ReadGroupArgs& a, std::vector<Source>* sources, Blocks* blocks) {
+  struct Plan {
+    uint64_t cursor;
+    size_t pending;
+  };
+  std::map<const Group*, Plan> plans;  // per group, as the deliveries so far would leave it
+  for (Source& s : *sources) {
+    const Group& g = *s.group;
+    Plan& p = plans.try_emplace(&g, Plan{g.cursor, g.pel.size()}).first->second;
+    int rc = SYNAP_OK;
+    if (s.fresh) {
+      size_t room_left = StreamGroups::kMaxPendingPerGroup - std::min(p.pending, StreamGroups::kMaxPendingPerGroup);
+      uint32_t n = a.noack ? a.count : static_cast<uint32_t>(std::min<size_t>(a.count, room_left));
+      std::vector<const synap_event*> events;
+      rc = ReadRange(c.db, g.room, p.cursor, UINT64_MAX, n, blocks, &events);
+      for (const synap_event* e : events) s.items.push_back({e->offset, e});
+      if (!events.empty()) p.cursor = events.back()->offset + 1;
+      if (!a.noack) p.pending += events.size();
+    } else if (auto who = g.consumers.find(a.consumer); who != g.consumers.end()) {
+      std::vector<uint64_t> offsets;
+      const std::set<uint64_t>& mine = who->second.pending;
+      for (auto it = mine.lower_bound(s.after); it != mine.end() && offsets.size() < a.count; ++it)
+        offsets.push_back(*it);
+      rc = ReadOffsets(c.db, g.room, offsets, blocks, &s.items);
     }
-    synap_events* got = nullptr;
-    uint32_t span = static_cast<uint32_t>(std::min<uint64_t>(offsets.back() - o + 1, 1000));
-    rc = synap_stream_read(db, room.c_str(), o, span, 0, 0, &got);
-    if (rc != SYNAP_OK) return rc;
-    blocks->v.push_back(got);
-    // The read answers every offset below its next_offset: one it did not
-    // return was compacted away.
-    uint64_t covered = got->count == 0 ? o + 1 : got->next_offset;
-    for (size_t j = 0; i < offsets.size() && offsets[i] < covered; i++) {
-      while (j < got->count && got->events[j].offset < offsets[i]) j++;
-      bool found = j < got->count && got->events[j].offset == offsets[i];
-      items->push_back({offsets[i], found ? &got->events[j] : nullptr});
-    }
-  }
-  return SYNAP_OK;
-}
-
-// An ID: this consumer's pending entries after it, delivered again. The
-// caller holds g.mu. False: replied the error.
-bool ReadHistory(Context& c, const ReadGroupArgs& a, Group& g, uint64_t after, int64_t now, Blocks* blocks,
-                 std::vector<Item>* items) {
-  const std::set<uint64_t>& mine = g.consumers[a.consumer].pending;  // Joined by the caller
-  std::vector<uint64_t> offsets;
-  for (auto it = mine.lower_bound(after); it != mine.end() && offsets.size() < a.count; ++it) offsets.push_back(*it);
-  int rc = ReadOffsets(c.db, g.room, offsets, blocks, items);
-  if (rc == SYNAP_NOTFOUND) return c.reply.Error(NoGroupXreadgroup(g.room, g.name)), false;
-  if (rc != SYNAP_OK) return ReplyError(c.reply, rc), false;
-  for (const Item& it : *items) {
-    if (it.event == nullptr) continue;
-    StreamGroups::Pending& p = g.pel.at(it.offset);
-    p.deliveries++;
-    p.delivered_ms = now;
+    if (rc == SYNAP_NOTFOUND) return c.reply.Error(NoGroupXreadgroup(s.room, a.group)), false;
+    if (rc != SYNAP_OK) return ReplyError(c.reply, rc), false;
   }
   return true;
+}
+
+// Applies what ReadSources found (nothing here can fail): '>' entries
+// become pending for the consumer (unless NOACK) and move the cursor;
+// history entries count one more delivery. The caller holds the locks.
+void Deliver(const ReadGroupArgs& a, std::vector<Source>* sources, int64_t now, synap_db* db) {
+  for (Source& s : *sources) {
+    Group& g = *s.group;
+    StreamGroups::Consumer* me = g.Join(a.consumer, now);  // room checked by CheckSources
+    bool got = false;
+    for (const Item& it : s.items) {
+      if (it.event == nullptr) continue;
+      got = true;
+      if (s.fresh) {
+        if (!a.noack) g.Deliver(it.offset, a.consumer, now);
+        g.cursor = std::max(g.cursor, it.offset + 1);
+      } else {
+        StreamGroups::Pending& p = g.pel.at(it.offset);
+        p.deliveries++;
+        p.delivered_ms = now;
+      }
+    }
+    if (got && me != nullptr) me->active_ms = now;
+    // The floor moves here only when nothing stays pending (NOACK, or
+    // retention passed the cursor). Not waited for: a lost commit means a
+    // redelivery, which at-least-once allows.
+    if (s.fresh) StreamGroups::CommitFloor(db, g, StreamGroups::Ignore, nullptr);
+  }
 }
 
 // Nothing new for any key: wait for the first of the rooms to get an entry
@@ -590,8 +614,7 @@ bool ReadHistory(Context& c, const ReadGroupArgs& a, Group& g, uint64_t after, i
 // if another consumer took those entries first; event_loop.cc keeps the
 // first deadline).
 void ParkReadGroup(Context& c, const ReadGroupArgs& a, const std::vector<Source>& sources) {
-  uint64_t token = c.mailbox->NewToken();
-  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto wait = std::make_shared<ReadWait>(c, c.mailbox->NewToken());
   for (const Source& s : sources) {
     uint64_t from = 0, earliest = 0, next = 0;
     {
@@ -599,21 +622,20 @@ void ParkReadGroup(Context& c, const ReadGroupArgs& a, const std::vector<Source>
       from = s.group->cursor;
     }
     if (synap_stream_bounds(c.db, s.room.c_str(), &earliest, &next) == SYNAP_OK) from = std::max(from, earliest);
-    WakeWhenReadable(c, s.room, from, token, fired);
+    // An error drops `wait`, which cancels the keys registered so far.
+    if (int rc = wait->Add(s.room, from); rc != SYNAP_OK) return ReplyWaitError(c, s.room, rc);
   }
-  c.rerun.assign(c.args.begin(), c.args.end());
-  c.deferred_token = token;
-  c.block_ms = a.block;
+  ReadWait::Park(c, std::move(wait), std::vector<std::string>(c.args.begin(), c.args.end()), a.block);
 }
 
-void WriteStreams(ReplyWriter& w, const std::vector<StreamItems>& found) {
+void WriteStreams(ReplyWriter& w, const std::vector<const Source*>& found) {
   if (w.proto() >= 3) w.Map(found.size());
   else w.Array(found.size());
-  for (const StreamItems& s : found) {
+  for (const Source* s : found) {
     if (w.proto() < 3) w.Array(2);  // RESP2: [[key, entries], ...]
-    w.Bulk(s.room);
-    w.Array(s.items.size());
-    for (const Item& it : s.items) {
+    w.Bulk(s->room);
+    w.Array(s->items.size());
+    for (const Item& it : s->items) {
       if (it.event != nullptr) {
         WriteEntry(w, *it.event);
       } else {
@@ -625,26 +647,24 @@ void WriteStreams(ReplyWriter& w, const std::vector<StreamItems>& found) {
   }
 }
 
+// Checks every key, reads every key, and only then delivers: a key that
+// fails leaves every group as it was (no entry pending and never sent).
 void Xreadgroup(Context& c) {
   ReadGroupArgs a;
   std::vector<Source> sources;
   if (!ParseReadGroup(c, &a) || !ResolveSources(c, a, &sources)) return;
-  int64_t now = StreamGroups::NowMs();
   Blocks blocks;
-  std::vector<StreamItems> found;
+  {
+    GroupLocks locks(sources);
+    if (!CheckSources(c, a, sources) || !ReadSources(c, a, &sources, &blocks)) return;
+    Deliver(a, &sources, StreamGroups::NowMs(), c.db);
+  }
+  std::vector<const Source*> found;
   bool history = false;
   for (const Source& s : sources) {
-    Group& g = *s.group;
-    StreamItems out{s.room, {}};
-    std::lock_guard lk(g.mu);
-    if (g.destroyed) return c.reply.Error(NoGroupXreadgroup(s.room, a.group));
-    if (!g.Join(a.consumer, now)) return c.reply.Error(TooManyConsumers(g));
-    bool ok = s.fresh ? ReadNew(c, a, g, now, &blocks, &out.items)
-                      : ReadHistory(c, a, g, s.after, now, &blocks, &out.items);
-    if (!ok) return;
     history |= !s.fresh;
     // A history read always answers its key, even with no entries (as Redis).
-    if (!s.fresh || !out.items.empty()) found.push_back(std::move(out));
+    if (!s.fresh || !s.items.empty()) found.push_back(&s);
   }
   if (found.empty() && !history && a.block >= 0) return ParkReadGroup(c, a, sources);
   if (found.empty()) return c.reply.NullArray();

@@ -66,6 +66,36 @@ int ReadRange(synap_db* db, const std::string& room, uint64_t from, uint64_t end
   return SYNAP_OK;
 }
 
+// The entries at `offsets` (ascending), each found or null (no longer in the room).
+int ReadOffsets(synap_db* db, const std::string& room, const std::vector<uint64_t>& offsets, Blocks* blocks,
+                std::vector<Item>* items) {
+  uint64_t earliest = 0, next = 0;
+  int rc = synap_stream_bounds(db, room.c_str(), &earliest, &next);
+  if (rc != SYNAP_OK) return rc;
+  for (size_t i = 0; i < offsets.size();) {
+    uint64_t o = offsets[i];
+    if (o < earliest || o >= next) {
+      items->push_back({o, nullptr});
+      i++;
+      continue;
+    }
+    synap_events* got = nullptr;
+    uint32_t span = static_cast<uint32_t>(std::min<uint64_t>(offsets.back() - o + 1, 1000));
+    rc = synap_stream_read(db, room.c_str(), o, span, 0, 0, &got);
+    if (rc != SYNAP_OK) return rc;
+    blocks->v.push_back(got);
+    // The read answers every offset below its next_offset: one it did not
+    // return was compacted away.
+    uint64_t covered = got->count == 0 ? o + 1 : got->next_offset;
+    for (size_t j = 0; i < offsets.size() && offsets[i] < covered; i++) {
+      while (j < got->count && got->events[j].offset < offsets[i]) j++;
+      bool found = j < got->count && got->events[j].offset == offsets[i];
+      items->push_back({offsets[i], found ? &got->events[j] : nullptr});
+    }
+  }
+  return SYNAP_OK;
+}
+
 void WriteEntry(ReplyWriter& w, const synap_event& e) {
   w.Array(2);
   w.Bulk(IdOf(e.offset));
@@ -76,28 +106,52 @@ void WriteEntry(ReplyWriter& w, const synap_event& e) {
   }
 }
 
-namespace {
-
-struct Wakeup {  // one per room a parked command waits on; the first to fire posts
+struct ReadWait::Wakeup {
   std::shared_ptr<Mailbox> box;
   uint64_t token;
   std::shared_ptr<std::atomic<bool>> fired;
 };
 
-void OnReadable(void* user, int) {
+// On libsynap's committer thread (or at once, or at a room's deletion or
+// synap_close: a post then makes the command look again, and park again).
+void ReadWait::OnReadable(void* user, int) {
   auto* w = static_cast<Wakeup*>(user);
   if (!w->fired->exchange(true)) w->box->Post(w->token, "");
   delete w;
 }
 
-}  // namespace
+ReadWait::ReadWait(Context& c, uint64_t token)
+    : db_(c.db), box_(c.mailbox), token_(token), fired_(std::make_shared<std::atomic<bool>>(false)) {}
 
-bool WakeWhenReadable(Context& c, const std::string& room, uint64_t from, uint64_t token,
-                      const std::shared_ptr<std::atomic<bool>>& fired) {
-  auto* w = new Wakeup{c.mailbox, token, fired};
-  if (synap_stream_notify_readable(c.db, room.c_str(), from, OnReadable, w) == SYNAP_OK) return true;
-  delete w;
-  return false;
+int ReadWait::Add(const std::string& room, uint64_t from) {
+  auto* w = new Wakeup{box_, token_, fired_};
+  uint64_t handle = 0;
+  int rc = synap_stream_notify_readable(db_, room.c_str(), from, OnReadable, w, &handle);
+  if (rc != SYNAP_OK) {
+    delete w;  // an error: the callback never runs
+    return rc;
+  }
+  regs_.emplace_back(handle, w);  // w may be gone already (it fired at once): only the handle is used
+  return SYNAP_OK;
+}
+
+void ReadWait::CancelAll() {
+  for (const auto& [handle, w] : regs_)
+    if (synap_stream_notify_cancel(db_, handle) == SYNAP_OK) delete w;  // else its callback ran or runs, and frees it
+  regs_.clear();
+}
+
+void ReadWait::Park(Context& c, std::shared_ptr<ReadWait> w, std::vector<std::string> rerun, int64_t block_ms) {
+  c.deferred_token = w->token_;
+  c.rerun = std::move(rerun);
+  // BLOCK 0: no deadline (the loop sets none for block_ms 0).
+  c.block_ms = block_ms;
+  c.cancel = [w = std::move(w)] { w->CancelAll(); };
+}
+
+void ReplyWaitError(Context& c, const std::string& room, int rc) {
+  if (rc != SYNAP_EBUSY) return ReplyError(c.reply, rc);
+  c.reply.Error("ERR cannot block on stream '" + room + "': " + synap_last_error());
 }
 
 }  // namespace synap::server

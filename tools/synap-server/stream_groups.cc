@@ -53,11 +53,14 @@ int64_t StreamGroups::Group::DropConsumer(const std::string& consumer) {
 int StreamGroups::Find(synap_db* db, const std::string& room, const std::string& group,
                        std::shared_ptr<Group>* out) {
   std::lock_guard lk(mu_);
-  auto it = groups_.find({room, group});
+  Key key{room, group};
+  auto it = groups_.find(key);
   if (it != groups_.end()) {
     *out = it->second;
     return SYNAP_OK;
   }
+  // Checked under mu_, as Destroy adds it: no load can slip in between.
+  if (tombstones_->Has(key)) return SYNAP_NOTFOUND;
   uint64_t committed = 0;
   int rc = synap_group_committed(db, group.c_str(), room.c_str(), &committed);
   if (rc != SYNAP_OK) return rc;
@@ -65,7 +68,7 @@ int StreamGroups::Find(synap_db* db, const std::string& room, const std::string&
   g->room = room;
   g->name = group;
   g->cursor = g->committed = committed;
-  groups_.emplace(std::make_pair(room, group), g);
+  groups_.emplace(std::move(key), g);
   *out = std::move(g);
   return SYNAP_OK;
 }
@@ -75,7 +78,9 @@ int StreamGroups::Find(synap_db* db, const std::string& room, const std::string&
 int StreamGroups::Create(synap_db* db, const std::string& room, const std::string& group, uint64_t offset,
                          synap_appended_fn fn, void* user) {
   std::lock_guard lk(mu_);
-  if (groups_.count({room, group})) return SYNAP_EEXIST;
+  Key key{room, group};
+  if (groups_.count(key)) return SYNAP_EEXIST;
+  if (tombstones_->Has(key)) return SYNAP_EBUSY;
   uint64_t committed = 0;
   int rc = synap_group_committed(db, group.c_str(), room.c_str(), &committed);
   if (rc == SYNAP_OK) return SYNAP_EEXIST;
@@ -87,34 +92,73 @@ int StreamGroups::Create(synap_db* db, const std::string& room, const std::strin
   std::lock_guard gl(g->mu);
   rc = synap_group_commit_async(db, group.c_str(), room.c_str(), offset, fn, user);
   if (rc != SYNAP_OK) return rc;
-  groups_.emplace(std::make_pair(room, group), g);
+  groups_.emplace(std::move(key), g);
   return SYNAP_OK;
 }
 
-// The delete is issued under the group's lock, after any commit of it. A
+struct StreamGroups::DeleteDone {
+  std::shared_ptr<Tombstones> tombstones;
+  Key key;
+  synap_appended_fn fn;
+  void* user;
+};
+
+// The engine applied the delete before this runs (or failed to log it, and
+// the commit stays): either way Find may consult it again.
+void StreamGroups::OnDeleted(void* user, int result, uint64_t offset) {
+  auto* d = static_cast<DeleteDone*>(user);
+  d->tombstones->Remove(d->key);  // before the reply: a pipelined CREATE behind it finds no tombstone
+  d->fn(d->user, result, offset);
+  delete d;
+}
+
+// The delete is issued under the group's lock, after any commit of it (each
+// is issued under that lock by a holder that checked `destroyed`). A
 // DESTROY racing the group's very first commit (CREATE's, not yet durable)
 // finds nothing durable to delete and that commit lands afterwards: the
 // group is gone from memory but comes back at the next start. CREATE's reply
 // waits for that commit, so only another connection can hit this window.
 int StreamGroups::Destroy(synap_db* db, const std::string& room, const std::string& group, synap_appended_fn fn,
                           void* user, bool* existed, bool* deferred) {
-  std::lock_guard lk(mu_);
   *existed = *deferred = false;
+  Key key{room, group};
   std::shared_ptr<Group> g;
+  {
+    std::lock_guard lk(mu_);
+    if (!tombstones_->Add(key)) return SYNAP_OK;  // another DESTROY's delete is in flight: gone already
+    auto it = groups_.find(key);
+    if (it != groups_.end()) {
+      g = std::move(it->second);
+      groups_.erase(it);
+    }
+  }
+  // Outside the registry lock: a holder of g->mu may be in a long read.
   std::unique_lock<std::mutex> gl;
-  auto it = groups_.find({room, group});
-  if (it != groups_.end()) {
-    g = it->second;
+  if (g) {
     gl = std::unique_lock(g->mu);
     g->destroyed = true;
-    groups_.erase(it);
-    *existed = true;
   }
-  int rc = synap_group_delete_async(db, group.c_str(), room.c_str(), fn, user);
-  if (rc == SYNAP_NOTFOUND) return SYNAP_OK;
-  if (rc != SYNAP_OK) return rc;
-  *existed = *deferred = true;
-  return SYNAP_OK;
+  auto* done = new DeleteDone{tombstones_, key, fn, user};
+  int rc = synap_group_delete_async(db, group.c_str(), room.c_str(), OnDeleted, done);
+  if (rc == SYNAP_OK) {
+    *existed = *deferred = true;
+    return SYNAP_OK;
+  }
+  delete done;  // not issued: OnDeleted never runs
+  if (rc == SYNAP_NOTFOUND) {  // nothing durable to delete
+    *existed = g != nullptr;
+    tombstones_->Remove(key);
+    return SYNAP_OK;
+  }
+  // Not deleted on disk, so it stays in memory too: the group is back as it was.
+  if (g) {
+    g->destroyed = false;
+    gl.unlock();
+  }
+  std::lock_guard lk(mu_);
+  if (g) groups_.emplace(key, std::move(g));
+  tombstones_->Remove(key);
+  return rc;
 }
 
 int StreamGroups::CommitFloor(synap_db* db, Group& g, synap_appended_fn fn, void* user) {

@@ -227,7 +227,8 @@ PROTOTYPES = {
     "synap_stream_append_async": (c_int, [db_p, c_char_p, event_in_p, c_size_t, APPENDED_FN, c_void_p]),  # unused here
     "synap_stream_read": (c_int, [db_p, c_char_p, c_uint64, c_uint32, c_uint64, c_uint32, events_pp]),
     "synap_stream_offset_for_time": (c_int, [db_p, c_char_p, c_int64, u64_p]),
-    "synap_stream_notify_readable": (c_int, [db_p, c_char_p, c_uint64, READABLE_FN, c_void_p]),  # unused here
+    "synap_stream_notify_readable": (c_int, [db_p, c_char_p, c_uint64, READABLE_FN, c_void_p, u64_p]),  # unused here
+    "synap_stream_notify_cancel": (c_int, [db_p, c_uint64]),  # unused here
     "synap_stream_compact": (c_int, [db_p, c_char_p, u64_p]),
     "synap_stream_trim": (c_int, [db_p, c_char_p, c_uint64, u64_p, u64_p]),
     # Streams: consumer groups
@@ -248,7 +249,7 @@ PROTOTYPES = {
 # Streams and the pub/sub callback came within 0.3.0, after its first builds.
 OPTIONAL = frozenset({
     "synap_subscription_set_callback", "synap_subscription_notify_fd", "synap_stream_append_async",
-    "synap_stream_notify_readable",
+    "synap_stream_notify_readable", "synap_stream_notify_cancel",
     "synap_stream_create", "synap_stream_delete", "synap_stream_list", "synap_stream_bounds",
     "synap_stream_info_json", "synap_stream_append", "synap_stream_read", "synap_stream_offset_for_time",
     "synap_stream_compact", "synap_stream_trim", "synap_group_commit", "synap_group_committed",

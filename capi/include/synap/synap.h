@@ -706,8 +706,9 @@ SYNAP_API int synap_stream_list(synap_db* db, synap_key_fn fn, void* user);
 /* *earliest: the first offset still kept (retention moves it); *next: the
  * high watermark. Either pointer may be NULL. SYNAP_NOTFOUND if absent. */
 SYNAP_API int synap_stream_bounds(synap_db* db, const char* room, uint64_t* earliest, uint64_t* next);
-/* The room's offsets, segments, bytes, settings and last recovery as JSON
- * (*json malloc'd, synap_free). SYNAP_NOTFOUND if absent. */
+/* The room's offsets, segments, bytes, readable_waiters (registrations of
+ * synap_stream_notify_readable not yet run or cancelled), settings and last
+ * recovery as JSON (*json malloc'd, synap_free). SYNAP_NOTFOUND if absent. */
 SYNAP_API int synap_stream_info_json(synap_db* db, const char* room, char** json, size_t* len);
 
 /* Appends n (>= 1) events as one batch, all or none, at consecutive offsets,
@@ -738,14 +739,35 @@ SYNAP_API int synap_stream_append_async(synap_db* db, const char* room, const sy
  * missing room; SYNAP_ECORRUPT when a stored batch fails its checksum. */
 SYNAP_API int synap_stream_read(synap_db* db, const char* room, uint64_t from, uint32_t max_records,
                                 uint64_t max_bytes, uint32_t wait_ms, synap_events** out);
-/* Calls fn(user, result) once an event at offset `from` is readable
- * (result SYNAP_OK) or the room closes (SYNAP_ECLOSED): at once on the
- * calling thread if that is so already, else on libsynap's committer thread.
- * Exactly once. Keep fn short. SYNAP_NOTFOUND (no such room): fn is not
- * called. For event loops: XREAD BLOCK without a blocked thread. */
+/* A blocking read without a blocked thread (for event loops: XREAD BLOCK).
+ * Calls fn(user, result) once an event at offset `from` of `room` is
+ * readable (result SYNAP_OK), or the room is deleted or the database closes
+ * first (SYNAP_ECLOSED). Exactly once, unless cancelled. It runs at once on
+ * the calling thread if the event is readable already, else on the thread
+ * that made it so (libsynap's committer thread, or the one creating or
+ * deleting the room, or synap_close's). Keep fn short and do not call
+ * libsynap from it (hand the work to your own thread or loop).
+ * A room that does not exist yet is waited for: the registration holds
+ * until the room is created (by an append, synap_stream_create or
+ * synap_topic_create) and then an event at `from` lands in it, as Redis's
+ * XREAD BLOCK waits for its key to appear. A room deleted while waited on
+ * answers SYNAP_ECLOSED; register again to wait for its successor.
+ * *handle identifies the registration for synap_stream_notify_cancel.
+ * Limits: 100000 registrations waiting on one room, and 100000 waiting on
+ * rooms that do not exist yet, all names together: past either,
+ * SYNAP_EBUSY. Each holds memory until it runs or is cancelled, so a
+ * caller that stops waiting (a timeout) cancels. synap_stream_info_json's
+ * "readable_waiters" counts a room's.
+ * Errors (fn is then not called): SYNAP_EINVAL (db, fn or handle NULL, a
+ * bad room name), SYNAP_EBUSY, SYNAP_ECLOSED. Thread-safe. */
 typedef void (*synap_readable_fn)(void* user, int result);
 SYNAP_API int synap_stream_notify_readable(synap_db* db, const char* room, uint64_t from, synap_readable_fn fn,
-                                           void* user);
+                                           void* user, uint64_t* handle);
+/* Cancels a registration of synap_stream_notify_readable: SYNAP_OK means fn
+ * will never run (free what `user` points to); SYNAP_NOTFOUND means it ran,
+ * is running, or never existed (fn owns `user` then). SYNAP_EINVAL: db NULL.
+ * Thread-safe; not from inside fn. */
+SYNAP_API int synap_stream_notify_cancel(synap_db* db, uint64_t handle);
 /* *offset = the first offset whose event timestamp is >= ts_ms (timestamps
  * are taken as a running maximum, as Kafka's time index does), or the high
  * watermark when there is none. */

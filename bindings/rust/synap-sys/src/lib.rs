@@ -570,7 +570,9 @@ extern "C" {
         from: u64,
         func: synap_readable_fn,
         user: *mut c_void,
+        handle: *mut u64,
     ) -> c_int;
+    pub fn synap_stream_notify_cancel(db: *mut synap_db, handle: u64) -> c_int;
     pub fn synap_stream_compact(db: *mut synap_db, room: *const c_char, dropped: *mut u64) -> c_int;
     pub fn synap_stream_trim(
         db: *mut synap_db,
