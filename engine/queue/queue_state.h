@@ -17,15 +17,6 @@ namespace synap::queue {
 
 enum class State : uint8_t { kReady = 0, kDelayed = 1, kInFlight = 2, kDead = 3 };
 
-inline const char* ReasonName(DeadReason r) {
-  switch (r) {
-    case DeadReason::kRejected: return "rejected";
-    case DeadReason::kMaxRetries: return "max_retries";
-    case DeadReason::kExpired: return "expired";
-  }
-  return "unknown";
-}
-
 inline std::string Begin(QueueOp op, std::string_view queue) {
   std::string r;
   r.push_back(static_cast<char>(kModelQueue));

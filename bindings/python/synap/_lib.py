@@ -41,6 +41,10 @@ ACKED_FN = CFUNCTYPE(None, c_void_p, c_uint64, c_int)
 MESSAGE_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
 APPENDED_FN = CFUNCTYPE(None, c_void_p, c_int, c_uint64)
 READABLE_FN = CFUNCTYPE(None, c_void_p, c_int)
+# synap_repair_confirm_fn: (user, plan_json, len) -> non-zero to go ahead, 0 to stop.
+REPAIR_CONFIRM_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_size_t)
+# synap_dump_fn: (user, line, len) -> 0 to go on; line is NUL-terminated JSON.
+DUMP_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_size_t)
 
 # Array-of-buffers parameters (const void* const* keys): a c_char_p array keeps
 # a reference to each bytes object it points into, so they outlive the call.
@@ -242,6 +246,11 @@ PROTOTYPES = {
     "synap_topic_create": (c_int, [db_p, c_char_p, c_uint32, c_char_p]),
     "synap_topic_partitions": (c_int, [db_p, c_char_p, u32_p]),
     "synap_topic_produce": (c_int, [db_p, c_char_p, event_in_p, u32_p, u64_p]),
+    # Offline tools (no handle: a directory no process has open)
+    "synap_verify": (c_int, [c_char_p, PROGRESS_FN, c_void_p, void_pp, size_p]),  # for synap-cli; unused here
+    "synap_repair": (c_int, [c_char_p, c_char_p, REPAIR_CONFIRM_FN, c_void_p, void_pp, size_p]),  # unused here
+    "synap_inspect_json": (c_int, [c_char_p, void_pp, size_p]),  # unused here
+    "synap_dump": (c_int, [c_char_p, c_char_p, DUMP_FN, c_void_p]),  # for synap-cli dump; unused here
 }
 
 # Functions a library of the same version may lack (it predates them): they
@@ -259,6 +268,8 @@ OPTIONAL = frozenset({
     "synap_queue_publish_async", "synap_queue_ack_async", "synap_queue_nack_async", "synap_queue_notify_ready",
     "synap_queue_notify_cancel", "synap_set_ex_async", "synap_getdel_async", "synap_append_async",
     "synap_expire_async", "synap_persist_async",
+    "synap_verify", "synap_repair", "synap_inspect_json",
+    "synap_dump",
 })
 
 _lock = threading.Lock()

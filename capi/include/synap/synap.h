@@ -637,6 +637,192 @@ SYNAP_API int synap_subscription_set_callback(synap_subscription* sub, synap_mes
  * subscriptions. Not for callback subscriptions (SYNAP_EINVAL). */
 SYNAP_API int synap_subscription_notify_fd(synap_subscription* sub, int fd);
 
+/* ==== Offline tools ====
+ *
+ * Integrity tools for a data directory that no process has open: what
+ * `synap-cli verify`, `repair` and `inspect` run (docs/cli.md, "Offline:
+ * verify, repair, inspect", describes every field of their JSON). They read
+ * the files with the engine's own readers and checks (docs/format.md),
+ * never through synap_open(), and replay nothing into a live handle.
+ *
+ * Locking: each call takes the directory's LOCK file (flock) for its whole
+ * duration, so it never reads a directory a server is writing and no server
+ * can open it meanwhile. A directory held by a server or by an open
+ * synap_db handle (in this process or another) answers SYNAP_ELOCKED, the
+ * message naming the directory. verify and inspect share the lock (they
+ * may run side by side, and beside synap_dump); repair takes it alone.
+ *
+ * Problems. Reports list each problem as an object
+ *   {"area": "log" | "snapshot" | "room", "room": <name, rooms only>,
+ *    "file": <path relative to dir>, "offset": <byte offset in it>,
+ *    "what": <kind>, "detail": <the reader's message>,
+ *    "recovery": <what synap_open would do>, "harmless": <bool>}
+ * what: "checksum mismatch", "torn tail", "bad header", "bad batch",
+ *   "bad record", "LSN gap", "missing segments", "index mismatch",
+ *   "truncated", "bad snapshot", "unsupported version", "read error".
+ * recovery: "trims" (a torn tail: cut at open; nothing acknowledged is
+ *   lost), "skips" (a damaged snapshot: an older one, or the whole log, is
+ *   used), "rebuilds" (a damaged room index: rewritten from its segment) —
+ *   these three are harmless; "refuses" (the open fails: corruption that
+ *   only a repair, which loses what follows it, gets past) and "accepts"
+ *   (the open succeeds without noticing; reads of that data fail or go
+ *   astray).
+ *
+ * Memory: *report_json / *json are NUL-terminated and malloc'd (free with
+ * synap_free); the len pointers may be NULL. On an error that yields no
+ * report, the pointer is set to NULL. Thread-safety: any thread; calls on
+ * one directory exclude each other through its LOCK, as described above.
+ * Limits: a segment file is read whole (at most about 1 GiB, the engine's
+ * largest segment), as recovery reads it. */
+
+/* Reads every byte an open depends on — every batch of every main-log
+ * segment, every snapshot, every stream room's segments and index files —
+ * checking every checksum and structural rule of the format, and changes
+ * nothing (not even the LOCK file's contents). Returns SYNAP_OK when the
+ * directory is clean, SYNAP_ECORRUPT when any problem was found (harmless
+ * ones included: a torn tail is reported), SYNAP_EUNSUPPORTED when a file of
+ * a newer format version was met; in these three cases *report_json is set:
+ *   {"dir", "clean", "opens" (no problem that recovery refuses), "locked",
+ *    "checked": {"files", "bytes", "snapshots", "log_segments",
+ *    "log_batches", "log_records", "rooms", "room_segments", "index_files"},
+ *    "snapshot_loaded", "replay_from", "harmless", "harmful",
+ *    "problems": [...], "notes": [{"file", "note"}]}
+ * and synap_last_error() summarises the first problem as
+ * "<file>:<offset>: <what>". `progress` (may be NULL) is called on the
+ * calling thread as fn(user, phase, done, total), phase "snapshot", "log",
+ * "room" or "done", with bytes done and total over the whole directory, at
+ * most every MiB and once at the end; it must not call into libsynap.
+ * Errors without a report: SYNAP_EINVAL (dir or report_json NULL, dir not a
+ * directory or not a data directory), SYNAP_ELOCKED, SYNAP_EIO (a directory
+ * could not be listed), SYNAP_ENOMEM. */
+SYNAP_API int synap_verify(const char* dir, synap_progress_fn progress, void* user, char** report_json,
+                           size_t* len);
+
+/* Shown the repair plan (the report below with "applied": false) before
+ * anything changes, while the lock is held: return non-zero to go ahead,
+ * 0 to stop. */
+typedef int (*synap_repair_confirm_fn)(void* user, const char* plan_json, size_t len);
+
+/* Makes the directory open again after damage, by the rules recovery's
+ * point_in_time mode applies, with files truncated instead of zeroed:
+ *  - a torn tail is cut off its segment;
+ *  - corruption in a log (the main log or a room's) truncates that log at
+ *    its last good batch: the damaged segment is truncated there and every
+ *    later segment of that log removed (a bad header or a missing segment:
+ *    from that segment on);
+ *  - a damaged snapshot file is removed (an open skips it anyway), as are a
+ *    damaged room's index files and those of each segment truncated or
+ *    removed (an open rebuilds them).
+ * Before changing anything it copies every byte it will remove — whole
+ * files, or the range [offset, end) of a truncated one as
+ * "<file>.from-<offset>" — into backup_dir under the same relative paths,
+ * writes the plan there as REPAIR.json, and fsyncs all of it. backup_dir is
+ * created (mkdir -p); it must not exist or be empty, and must not lie inside
+ * dir. Nothing is ever deleted without appearing in the report:
+ *   {"dir", "backup_dir", "applied", "actions": [{"action": "truncate" |
+ *    "remove", "file", "offset", "bytes", "backup", "reason", "lost":
+ *    {"unit": "LSN" | "offset", "first", "last"} or null, "done"}],
+ *    "lost": [{"log", "unit", "from", "to"}], "unrepaired": [problems],
+ *    "after": {"problems", "opens"}}
+ * "lost" gives, per log cut, the first LSN (or room offset) no longer in it
+ * and the last one a valid batch beyond the cut held (null when none did:
+ * the damaged bytes held nothing readable). "unrepaired" lists problems a
+ * truncation does not fix (a newer format version, a log that starts after
+ * its snapshot, a record that does not parse). "after" is a verify run once
+ * the repair is done. `confirm` (may be NULL: go ahead) is called once,
+ * only when there is something to do.
+ * Returns SYNAP_OK (repaired, or nothing to repair: "actions" is empty and
+ * nothing is created), SYNAP_NOTSET (confirm declined: nothing changed,
+ * *report_json is the plan). Errors: SYNAP_EINVAL (dir, backup_dir or
+ * report_json NULL; not a data directory; backup_dir inside dir),
+ * SYNAP_EEXIST (backup_dir exists and is not empty), SYNAP_ELOCKED,
+ * SYNAP_EIO / SYNAP_ENOSPC: while backing up, nothing has changed and no
+ * report is returned; while applying, *report_json is set and each action's
+ * "done" says how far it got (the backup holds everything). */
+SYNAP_API int synap_repair(const char* dir, const char* backup_dir, synap_repair_confirm_fn confirm, void* user,
+                           char** report_json, size_t* len);
+
+/* What the directory holds, read-only (nothing is written; the queue and
+ * consumer-group state is rebuilt in scratch memory from the newest valid
+ * snapshot and the log):
+ *   {"dir", "log": {"segments": [{"name", "first_lsn", "last_lsn" (null
+ *    when it holds no record), "bytes" (file size), "used_bytes" (to the
+ *    end of its last batch), "batches", "records", "codecs": {"none",
+ *    "lz4", "zstd"} (batches each), "direct", "compacted", "readable"}],
+ *    "first_lsn", "last_lsn", "next_lsn", "bytes", "problems"},
+ *    "snapshots": [{"file", "start_lsn", "records", "bytes", "raw_bytes",
+ *    "created_unix_ms", "valid" (null: not read; only the one an open
+ *    loads is read whole), "loaded", "error" (when damaged)}],
+ *    "queues": [{"name", "ready", "in_flight", "delayed", "dead"}],
+ *    "rooms": [{"name", "earliest_offset", "next_offset", "bytes",
+ *    "file_bytes", "segments": [as the log's, with "first_offset" and
+ *    "last_offset"], "settings": {"source", "segment_bytes",
+ *    "retention_bytes", "retention_ms", "codec", "fsync", "cleanup"},
+ *    "problems"}] (the store's own "__meta" room is not listed),
+ *    "groups": [{"group", "room", "committed"}],
+ *    "topics": [{"topic", "partitions"}],
+ *    "problems": <count>, "notes": [{"file", "note"}]}
+ * On damage it shows what is readable and says in "notes" what it could not
+ * show (run synap_verify for the details): the queue state is then the
+ * state at the last good point of the log, as a repair would leave it.
+ * In-flight queue messages are shown as logged; an open puts them back to
+ * ready. Errors: SYNAP_EINVAL (dir or json NULL, not a data directory),
+ * SYNAP_ELOCKED, SYNAP_EIO, SYNAP_ENOMEM. */
+SYNAP_API int synap_inspect_json(const char* dir, char** json, size_t* len);
+
+/* (dump: below) */
+
+/* Dumps a data directory's log records as JSON lines, read-only, for
+ * `synap-cli dump` (docs/cli.md, "Offline: dump, snapshot, compact, stats",
+ * lists every field). fn(user, line, len) gets one JSON object per record
+ * (per operation for a KV record of several, per message for a publish of
+ * several), in log order, on the calling thread: `line` is NUL-terminated,
+ * without a newline, valid during the call only; fn returns 0 to go on or
+ * non-zero to stop the dump (synap_dump then returns SYNAP_OK).
+ *
+ * What it reads: the main log (<dir>/wal: KV and queue records, by LSN),
+ * then, if asked, the stream store's own room (<dir>/streams/__meta:
+ * consumer-group commits and topics, by offset); or, with room=, one room's
+ * events instead. Each log is scanned as recovery scans it, in read-only
+ * mode: every batch shown has passed its checksums; a torn tail is left out
+ * and left in place; nothing on disk changes. Segments wholly outside the
+ * range asked for are not read (synap_verify reads everything).
+ *
+ * filter: NULL or "" for everything of the main log, else "name=value"
+ * pairs separated by spaces, tabs, newlines or ';' (not ','). Each value is
+ * percent-decoded (%XX is the byte 0xXX), so a key prefix may hold any
+ * byte. Names:
+ *   from_lsn, to_lsn       the main log's LSN range, inclusive (LSNs start at 1)
+ *   type                   kv, queue, stream-meta, comma-separated (default
+ *                          kv,queue; a prefix alone means kv, a queue alone queue)
+ *   prefix                 only KV operations on keys that start with it (and
+ *                          flushall, which removes them too)
+ *   queue                  only records of this queue
+ *   room                   this room's events instead ("__meta" allowed);
+ *                          takes no type, prefix, queue or LSN filter
+ *   from_offset, to_offset the room's (or stream-meta's) offsets, inclusive
+ *   encoding               auto (default): stored bytes as a JSON string when
+ *                          valid UTF-8, else {"base64":"..."}; base64: every
+ *                          byte field as a base64 string
+ * A record that does not decode gets a line {"lsn" or "offset", "error",
+ * "record"} and the dump goes on; it then ends with SYNAP_ECORRUPT (or
+ * SYNAP_EUNSUPPORTED: a data model of a newer version) naming how many.
+ *
+ * Locking: it holds a shared flock on <dir>/LOCK while it reads, beside
+ * synap_verify and synap_inspect_json, never beside an open handle or a
+ * repair (a directory without a LOCK file is read unlocked). Returns
+ * SYNAP_OK, or SYNAP_NOTFOUND (no such room). Errors: SYNAP_EINVAL (dir or
+ * fn NULL; dir missing, not a directory or not a data directory: no LOCK,
+ * wal/, snapshots/ or streams/; a bad filter, the message naming the pair),
+ * SYNAP_ELOCKED (a server or handle holds the directory; the message names
+ * it), SYNAP_ECORRUPT (damage recovery would refuse; the
+ * lines before it were delivered), SYNAP_EUNSUPPORTED, SYNAP_EIO,
+ * SYNAP_ENOMEM. Memory: at most one log segment (up to 1 GiB) is held at a
+ * time. Thread-safety: any thread; fn may call into libsynap (a
+ * synap_open of the same directory answers SYNAP_ELOCKED meanwhile). */
+typedef int (*synap_dump_fn)(void* user, const char* line, size_t len);
+SYNAP_API int synap_dump(const char* dir, const char* filter, synap_dump_fn fn, void* user);
+
 /* ==== Streams ====
  *
  * Kafka-style event logs (docs/streams.md). A room (a partition) is an

@@ -122,6 +122,14 @@ pub type synap_readable_fn = Option<unsafe extern "C" fn(user: *mut c_void, resu
 /// A queue's wake-up (synap_queue_notify_ready): `fn(user, result)`.
 pub type synap_queue_ready_fn = Option<unsafe extern "C" fn(user: *mut c_void, result: c_int)>;
 
+/// synap_repair's look at its plan before anything changes: `fn(user,
+/// plan_json, len)`, `plan_json` NUL-terminated; non-zero goes ahead, 0 stops.
+pub type synap_repair_confirm_fn =
+    Option<unsafe extern "C" fn(user: *mut c_void, plan_json: *const c_char, len: usize) -> c_int>;
+/// One JSON line of synap_dump: `fn(user, line, len)`, `line` NUL-terminated;
+/// return 0 to go on, non-zero to stop the dump.
+pub type synap_dump_fn = Option<unsafe extern "C" fn(user: *mut c_void, line: *const c_char, len: usize) -> c_int>;
+
 /// `synap_header`: a message header, binary key and value.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -628,6 +636,27 @@ extern "C" {
         partition: *mut u32,
         offset: *mut u64,
     ) -> c_int;
+
+    // ==== Offline tools ====
+    pub fn synap_verify(
+        dir: *const c_char,
+        progress: synap_progress_fn,
+        user: *mut c_void,
+        report_json: *mut *mut c_char,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_repair(
+        dir: *const c_char,
+        backup_dir: *const c_char,
+        confirm: synap_repair_confirm_fn,
+        user: *mut c_void,
+        report_json: *mut *mut c_char,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn synap_inspect_json(dir: *const c_char, json: *mut *mut c_char, len: *mut usize) -> c_int;
+
+    // ==== Offline tools: dump ====
+    pub fn synap_dump(dir: *const c_char, filter: *const c_char, func: synap_dump_fn, user: *mut c_void) -> c_int;
 }
 
 #[cfg(test)]
