@@ -1,6 +1,7 @@
 #include "engine/check/repairer.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "engine/base/json_writer.h"
@@ -50,6 +51,7 @@ class Planner {
 
  private:
   void PlanLog(const LogScan& scan, const std::string& dir, uint64_t bias);
+  bool PlanBelowSnapshot(const LogScan& scan);
   void RemoveIndexFiles(const std::string& rel_dir, uint64_t base_offset, const std::string& reason);
   void Remove(const std::string& rel, uint64_t bytes, std::string reason);
   bool Planned(const std::string& rel) const {
@@ -64,7 +66,7 @@ class Planner {
 };
 
 void Planner::Run() {
-  PlanLog(v_.log, v_.dir.Wal(), 0);
+  if (!PlanBelowSnapshot(v_.log)) PlanLog(v_.log, v_.dir.Wal(), 0);
   for (const RoomCheck& r : v_.rooms) PlanLog(r.scan, v_.dir.Room(r.name), 1);
   for (const Finding& f : v_.findings) {
     if (f.problem == Problem::kIndexMismatch) {
@@ -109,11 +111,49 @@ void Planner::RemoveIndexFiles(const std::string& rel_dir, uint64_t base_offset,
   }
 }
 
+// Damage recovery refuses that lies wholly in main-log segments older than
+// the snapshot an open loads (every record in them is below replay_from):
+// that snapshot already holds what those records wrote, so the segments up
+// to the damage go, as a checkpoint would remove them, and nothing an open
+// replays is lost. A cut there (PlanLog) would drop the whole log after the
+// snapshot too. Applies only when no damage recovery refuses lies beyond
+// them and the first segment kept starts at or before replay_from; a torn
+// tail is left to the open, which trims it. Returns whether it planned.
+bool Planner::PlanBelowSnapshot(const LogScan& scan) {
+  if (v_.loaded_snapshot.empty() || scan.stopped) return false;
+  std::optional<size_t> last;  // the newest segment that must go
+  for (const Finding& f : scan.findings) {
+    if (f.verdict != Verdict::kRefuses) continue;
+    if (!Cuttable(f.problem)) return false;
+    auto seg = std::find_if(scan.segments.begin(), scan.segments.end(),
+                            [&](const SegmentScan& s) { return scan.rel_dir + "/" + s.name == f.file; });
+    if (seg == scan.segments.end()) return false;
+    size_t i = static_cast<size_t>(seg - scan.segments.begin());
+    // A gap reported at a kept segment's start lies before that segment.
+    if (f.problem == Problem::kLsnGap && f.offset == 0 && seg->kept) {
+      if (i == 0) return false;
+      --i;
+    }
+    last = std::max(last.value_or(0), i);
+  }
+  if (!last || *last + 1 >= scan.segments.size()) return false;
+  const SegmentScan& first_kept = scan.segments[*last + 1];
+  if (!first_kept.kept || first_kept.header.base_lsn > v_.replay_from) return false;
+  // Oldest first: a crash part-way leaves a log without holes, starting later.
+  for (size_t i = 0; i <= *last; ++i) {
+    const SegmentScan& s = scan.segments[i];
+    Remove(scan.rel_dir + "/" + s.name, s.file_bytes,
+           "every record here is below LSN " + std::to_string(first_kept.header.base_lsn) + ", so in the snapshot " +
+               v_.loaded_snapshot + ": removed as a checkpoint would, losing nothing an open replays");
+  }
+  return true;
+}
+
 // The cuts and removals recovery's point_in_time mode would make in this
 // log, as truncations and removals.
 void Planner::PlanLog(const LogScan& scan, const std::string& dir, uint64_t bias) {
   bool damaged = std::any_of(scan.findings.begin(), scan.findings.end(), [](const Finding& f) {
-    return Cuttable(f.problem) && (f.verdict == Verdict::kRefuses || f.verdict == Verdict::kTrims);
+    return Cuttable(f.problem) && f.verdict != Verdict::kRebuilds && f.verdict != Verdict::kSkips;
   });
   if (!damaged || scan.stopped) return;  // a stopped scan met a newer version or an I/O error: hands off
   log::RecoveryOptions ro;

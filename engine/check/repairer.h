@@ -6,13 +6,17 @@
 // lock, then, for each log with damage (the main log, each room), from
 // log::RecoverLog itself in read-only point_in_time mode: its cuts are the
 // truncations (a file is truncated where recovery would zero it), its
-// removals the segments removed. Besides: damaged snapshot files are removed
+// removals the segments removed. One exception: main-log damage wholly in
+// segments older than the snapshot an open loads removes those segments
+// instead, as a checkpoint would (the snapshot holds their records), and
+// keeps the log after them. Besides: damaged snapshot files are removed
 // (an open skips them), and a room's index files that are damaged or belong
 // to a segment cut or removed (an open rebuilds them).
 //
 // Order: verify, plan, confirm (the caller sees the plan while the lock is
 // held), back up everything and fsync the backup, then apply — in each log
-// the removals newest segment first, then the truncation, each made durable
+// the removals newest segment first (below a snapshot: oldest first), then
+// the truncation, each made durable
 // (fdatasync / directory fsync) — and verify again. A crash part-way leaves
 // a log whose damage a second repair (with a new backup directory) finishes.
 #pragma once

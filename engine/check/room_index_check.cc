@@ -28,6 +28,9 @@ class IndexChecker {
   // Checks segment i, which has a successor, given the largest event
   // timestamp of the segments before it.
   void Check(size_t i, int64_t max_before);
+  // Whether recovery would take damaged segment i (which has a successor) on
+  // its index's word, without reading it.
+  bool Trusted(size_t i) const;
 
  private:
   void Problem(const std::string& file, const std::string& what, Verdict v) {
@@ -124,6 +127,14 @@ void IndexChecker::Check(size_t i, int64_t max_before) {
     Problem(index, why + " (recovery trusts this index: reads by offset or time may go astray)", Verdict::kAccepts);
 }
 
+bool IndexChecker::Trusted(size_t i) const {
+  const std::vector<SegmentScan>& segs = in_.scan->segments;
+  log::Lsn next_named = 0;
+  if (!segs[i].kept || !log::ParseSegmentFileName(segs[i + 1].name, &next_named)) return false;
+  Result<stream::SegmentIndex> idx = stream::ReadIndexFiles(io_, in_.dir, segs[i].header.base_lsn - 1);
+  return idx.ok() && RecoveryCheck(segs[i], next_named, *idx).empty();
+}
+
 }  // namespace
 
 RoomIndexResult CheckRoomIndexes(io::IoBackend* io, const RoomIndexInput& in) {
@@ -138,6 +149,7 @@ RoomIndexResult CheckRoomIndexes(io::IoBackend* io, const RoomIndexInput& in) {
                                [&](const Finding& f) { return f.file == file; });
     // The newest segment has no index; a damaged one's index is moot (repair removes it with the damage).
     if (i + 1 < segs.size() && segs[i].kept && !damaged) checker.Check(i, max_before);
+    if (i + 1 < segs.size() && damaged && checker.Trusted(i)) out.trusted.push_back(file);
     if (i < in.segment_max_ts.size()) max_before = std::max(max_before, in.segment_max_ts[i]);
   }
   return out;

@@ -12,6 +12,9 @@
 //    offset or time could go astray -> Verdict::kAccepts.
 // Missing files are a note, not a problem: a crash between a roll and the
 // index write leaves them so, and recovery rebuilds them.
+// A damaged sealed segment whose index passes recovery's comparison is
+// trusted unread at open: its damage is found by the reads that reach it
+// (`trusted` lists such segments, so that the caller can say so).
 #pragma once
 
 #include <cstdint>
@@ -37,6 +40,7 @@ struct RoomIndexResult {
   std::vector<Note> notes;
   uint64_t files = 0;  // index files read
   uint64_t bytes = 0;  // their size
+  std::vector<std::string> trusted;  // damaged sealed segments recovery takes unread (as findings name files)
 };
 
 RoomIndexResult CheckRoomIndexes(io::IoBackend* io, const RoomIndexInput& in);

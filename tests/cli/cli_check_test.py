@@ -21,21 +21,11 @@ import sys
 
 import synap
 
-from cli_harness import ENV, check, check_eq, cli, fresh_dir, run
+from cli_harness import (BATCH_HEADER, DATA_OFFSET, ENV, QUIET, SMALL, check, check_eq, cli, flip, fresh_dir, run,
+                         value)
 
-QUIET = dict(kv_active_expire_ms=0, snapshot_interval_secs=0, snapshot_operation_threshold=0,
-             stream_maintenance_ms=3600000)
-# 64 KiB log segments (so a few hundred keys span several), and records small enough to fit one.
-SMALL = dict(wal_segment_bytes="65536", wal_max_record_bytes="32768", wal_max_batch_bytes="32768",
-             kv_max_key_bytes="1024", kv_max_value_bytes="16384")
 KEYS = 200
-DATA_OFFSET = 4096     # docs/format.md §3: a buffered segment's first batch
-BATCH_HEADER = 72      # §4
 STATE = {}
-
-
-def value(i):
-    return (chr(ord("a") + i % 26) * 1000 + str(i)).encode()
 
 
 def prepare():
@@ -110,11 +100,7 @@ def inspect():
 
 def corrupt_and_verify():
     d, seg = STATE["dir"], STATE["segs"][1]
-    with open(seg, "r+b") as f:
-        f.seek(DATA_OFFSET + BATCH_HEADER + 10)
-        b = f.read(1)
-        f.seek(DATA_OFFSET + BATCH_HEADER + 10)
-        f.write(bytes([b[0] ^ 0x5A]))
+    flip(seg, DATA_OFFSET + BATCH_HEADER + 10)
     first_lost = int(os.path.basename(seg)[:20])  # the segment's base LSN: its first batch is damaged
     STATE.update(first_lost=first_lost)
     rel = "wal/" + os.path.basename(seg)

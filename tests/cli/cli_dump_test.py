@@ -19,12 +19,10 @@ import sys
 
 import synap
 
-from cli_harness import ENV, check, check_eq, cli, fresh_dir, run
+from cli_harness import ENV, QUIET, check, check_eq, cli, fresh_dir, run
 
-# Nothing in the background may write while the test prepares: no expiry
-# sweep, no snapshot, no stream maintenance (compaction stays the test's).
-QUIET = dict(kv_active_expire_ms=0, snapshot_interval_secs=0, snapshot_operation_threshold=0,
-             stream_maintenance_ms=3600000)
+# QUIET: nothing in the background writes while the test prepares (no expiry
+# sweep, no snapshot, no stream maintenance: compaction stays the test's).
 FAR = 4102444800000  # 2100-01-01 in Unix ms: an expiry no test run reaches
 
 STATE = {}

@@ -93,3 +93,28 @@ def run(doc, sections):
     if os.environ.get("SYNAP_CLI_TEST_KEEP") != "1":
         shutil.rmtree(ENV.work, ignore_errors=True)
     return 0
+
+
+# Data directories for the offline checks (verify, repair, dump): no
+# background writes, and 64 KiB log segments (a few hundred 1 KiB values span
+# several) with records small enough to fit one.
+QUIET = dict(kv_active_expire_ms=0, snapshot_interval_secs=0, snapshot_operation_threshold=0,
+             stream_maintenance_ms=3600000)
+SMALL = dict(wal_segment_bytes="65536", wal_max_record_bytes="32768", wal_max_batch_bytes="32768",
+             kv_max_key_bytes="1024", kv_max_value_bytes="16384")
+DATA_OFFSET = 4096     # docs/format.md §3: a buffered segment's first batch
+BATCH_HEADER = 72      # §4
+
+
+def value(i):
+    """The value the check tests write at key k<i>: about 1 KiB."""
+    return (chr(ord("a") + i % 26) * 1000 + str(i)).encode()
+
+
+def flip(path, offset):
+    """Flips bits of the byte at offset in place."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x5A]))

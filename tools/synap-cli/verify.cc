@@ -4,10 +4,12 @@
 // (recovery <verdict>)"; --json prints libsynap's report instead. A progress
 // bar goes to stderr when it is a terminal (not with --quiet).
 //
-// Exit: 0 clean; 1 a problem was found (harmless ones included: the line
-// says "harmless"), the directory is held by a server, or the check failed;
-// 2 a bad command line, a missing directory or one that is not a data
-// directory.
+// Exit: 0 clean, or nothing but torn tails (what a crash leaves by design:
+// an open trims them and nothing acknowledged is lost; they are printed);
+// 1 any other problem (harmless ones included: a damaged snapshot or room
+// index means bytes changed after they were synced), the directory is held
+// by a server, or the check failed; 2 a bad command line, a missing
+// directory or one that is not a data directory.
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,6 +31,14 @@ struct VerifyArgs {
 
 void OnProgress(void* user, const char* phase, uint64_t done, uint64_t total) {
   static_cast<ProgressBar*>(user)->Update(phase, done, total);
+}
+
+bool OnlyTornTails(const Json& r) {
+  const Json* problems = r.Find("problems");
+  if (problems == nullptr) return false;
+  for (const Json& p : problems->items())
+    if (Text(p, "what") != "torn tail") return false;
+  return true;
 }
 
 void PrintHuman(const Json& r, bool quiet) {
@@ -53,6 +63,11 @@ void PrintHuman(const Json& r, bool quiet) {
     return;
   }
   size_t count = problems != nullptr ? problems->items().size() : 0;
+  if (OnlyTornTails(r)) {
+    std::printf("%s: what a crash leaves; an open trims %s, and nothing acknowledged is lost\n",
+                count == 1 ? "a torn tail" : "torn tails", count == 1 ? "it" : "them");
+    return;
+  }
   std::printf("%zu problem%s (%s harmless, %s not); %s\n", count, count == 1 ? "" : "s", Text(r, "harmless").c_str(),
               Text(r, "harmful").c_str(),
               Flag(r, "opens") ? "the directory opens as it is (recovery trims or skips the harmless ones)"
@@ -78,7 +93,7 @@ int RunVerify(const VerifyArgs& a) {
       } else {
         PrintHuman(report, a.quiet);
       }
-      return rc == SYNAP_OK ? kExitOk : kExitFailed;
+      return rc == SYNAP_OK || (rc == SYNAP_ECORRUPT && OnlyTornTails(report)) ? kExitOk : kExitFailed;
     case SYNAP_ELOCKED: Fail(kExitFailed, HeldMessage(a.dir));
     case SYNAP_EINVAL: Fail(kExitUsage, error);
     default: Fail(kExitFailed, a.dir + ": " + error);
@@ -95,6 +110,6 @@ RunFn SetupVerify(CLI::App* cmd) {
 
 }  // namespace
 
-SYNAP_CLI_COMMAND("verify", "Check every checksum of a data directory, read-only; exit 1 on any problem", SetupVerify);
+SYNAP_CLI_COMMAND("verify", "Check every checksum of a data directory, read-only; exit 1 on damage", SetupVerify);
 
 }  // namespace synap::cli

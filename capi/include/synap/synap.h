@@ -709,7 +709,10 @@ typedef int (*synap_repair_confirm_fn)(void* user, const char* plan_json, size_t
  *  - corruption in a log (the main log or a room's) truncates that log at
  *    its last good batch: the damaged segment is truncated there and every
  *    later segment of that log removed (a bad header or a missing segment:
- *    from that segment on);
+ *    from that segment on) — unless all of the main log's corruption lies in
+ *    segments older than the snapshot an open loads: those segments, up to
+ *    the damaged one, are removed instead, as a checkpoint would (the
+ *    snapshot holds their records), and the log after them is kept;
  *  - a damaged snapshot file is removed (an open skips it anyway), as are a
  *    damaged room's index files and those of each segment truncated or
  *    removed (an open rebuilds them).
