@@ -6,6 +6,7 @@
 # builddir defaults to `build` (relative paths are taken from the repository
 # root). Dependencies come from the system only (--wrap-mode=nofallback); run
 # scripts/install-deps.sh first. With CI=true warnings are errors.
+# SYNAP_BUILD_TARGETS (space-separated ninja targets) builds only those.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,4 +34,5 @@ else
   meson setup "${args[@]}" "$builddir"
 fi
 
-ninja -C "$builddir"
+# shellcheck disable=SC2086  # a list of targets
+ninja -C "$builddir" ${SYNAP_BUILD_TARGETS:-}

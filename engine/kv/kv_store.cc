@@ -246,18 +246,23 @@ void KvStore::ApplyOp(Shard& s, const Op& op, uint64_t hash) {
       if (n != nullptr) s.table.Erase(op.key, hash);
       break;
     case OpKind::kPut:
-      if (op.expire_at_ms != 0 && op.expire_at_ms <= Now()) {  // already expired: nothing to keep
-        if (n != nullptr) s.table.Erase(op.key, hash);
-      } else {
-        s.table.Put(op.key, hash, op.value, op.expire_at_ms);
-        after = static_cast<int64_t>(EntryBytes(op.key.size(), op.value.size()));
-      }
+      // Kept even if already expired: a later record may still apply to it
+      // as it did when written (a PERSIST or a later EXPIRE made before the
+      // old TTL passed, an APPEND). Readers never see an expired node; the
+      // expiry sweep deletes it.
+      s.table.Put(op.key, hash, op.value, op.expire_at_ms);
+      after = static_cast<int64_t>(EntryBytes(op.key.size(), op.value.size()));
       break;
     case OpKind::kAppendAt: {
-      std::string v(n != nullptr ? n->value() : std::string_view());
+      // An append is logged only for a key present when written, so it finds
+      // no node only when a snapshot left the key out as expired (it keeps
+      // the key's expiry: still expired) or a later record deletes it: either
+      // way the key stays absent. Building it from zeros would resurrect it.
+      if (n == nullptr) break;
+      std::string v(n->value());
       v.resize(op.offset, '\0');
       v.append(op.value);
-      s.table.Put(op.key, hash, v, n != nullptr ? n->expire_at_ms : 0);
+      s.table.Put(op.key, hash, v, n->expire_at_ms);
       after = static_cast<int64_t>(EntryBytes(op.key.size(), v.size()));
       break;
     }

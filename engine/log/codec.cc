@@ -61,8 +61,40 @@ bool Compress(Codec codec, int level, std::span<const uint8_t> raw, std::vector<
   return true;
 }
 
+namespace {
+
+// LZ4's densest encoding: one byte of a match length extension stands for
+// 255 output bytes, so no block decodes to more than 255 bytes per stored
+// byte (plus a constant for the last sequence).
+constexpr uint64_t kLz4MaxRatio = 255;
+constexpr uint64_t kLz4Slack = 64;
+
+// Whether `stored` can decode to exactly raw_len bytes, checked before
+// anything is allocated: raw_len comes from the header, and a header with
+// valid hashes but a huge raw_len (a hostile or buggy file) must not make
+// every reader allocate up to 4 GiB (found by tests/fuzz/fuzz_log_batch).
+// Compress() writes every zstd frame with its content size, so a frame
+// without one, or with another one, was not written by Synap.
+Status CheckRawLength(Codec codec, std::span<const uint8_t> stored, uint32_t raw_len) {
+  if (codec == Codec::kLz4) {
+    if (raw_len > stored.size() * kLz4MaxRatio + kLz4Slack)
+      return Status::Corruption("lz4 payload of " + std::to_string(stored.size()) + " bytes cannot decode to " +
+                                std::to_string(raw_len));
+    return Status::Ok();
+  }
+  unsigned long long size = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (size != raw_len)
+    return Status::Corruption("zstd frame content size does not match the raw length " + std::to_string(raw_len));
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Decompress(Codec codec, std::span<const uint8_t> stored, uint32_t raw_len,
                   std::vector<uint8_t>* out) {
+  if (codec != Codec::kLz4 && codec != Codec::kZstd)
+    return Status::InvalidArgument("Decompress called for an uncompressed batch");
+  SYNAP_RETURN_IF_ERROR(CheckRawLength(codec, stored, raw_len));
   out->resize(raw_len);
   if (codec == Codec::kLz4) {
     int n = LZ4_decompress_safe(reinterpret_cast<const char*>(stored.data()),
@@ -71,12 +103,9 @@ Status Decompress(Codec codec, std::span<const uint8_t> stored, uint32_t raw_len
     if (n < 0 || static_cast<uint32_t>(n) != raw_len) return Status::Corruption("lz4 payload does not decode");
     return Status::Ok();
   }
-  if (codec == Codec::kZstd) {
-    size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out->data(), raw_len, stored.data(), stored.size());
-    if (ZSTD_isError(n) || n != raw_len) return Status::Corruption("zstd payload does not decode");
-    return Status::Ok();
-  }
-  return Status::InvalidArgument("Decompress called for an uncompressed batch");
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out->data(), raw_len, stored.data(), stored.size());
+  if (ZSTD_isError(n) || n != raw_len) return Status::Corruption("zstd payload does not decode");
+  return Status::Ok();
 }
 
 }  // namespace synap::log

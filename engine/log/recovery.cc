@@ -79,7 +79,11 @@ Status BatchAt(const std::vector<uint8_t>& buf, uint64_t pos, const SegmentHeade
   return Status::Ok();
 }
 
-// Decodes a validated batch and hands its records to `replay`.
+// Decodes a validated batch and hands its records to `replay`. The record
+// walk is checked whole before the first record is handed out: a batch whose
+// hashes hold but whose records do not fit its payload is damage, dropped
+// or refused by the caller, and `replay` must not have seen any of it
+// (found by tests/fuzz/fuzz_log_recovery).
 Status ReplayBatch(const BatchHeader& h, const uint8_t* stored, const RecoveryOptions& opts,
                    std::vector<uint8_t>* scratch, uint64_t* replayed) {
   std::span<const uint8_t> raw(stored, h.stored_len);
@@ -88,13 +92,32 @@ Status ReplayBatch(const BatchHeader& h, const uint8_t* stored, const RecoveryOp
     raw = std::span<const uint8_t>(*scratch);
   }
   bool replay_any = opts.replay && h.last_lsn() >= opts.replay_from;
+  SYNAP_RETURN_IF_ERROR(ForEachRecord(raw, h.record_count, [](uint32_t, std::span<const uint8_t>) {}));
+  if (!replay_any) return Status::Ok();
   return ForEachRecord(raw, h.record_count, [&](uint32_t i, std::span<const uint8_t> rec) {
     Lsn lsn = h.first_lsn + i;
-    if (replay_any && lsn >= opts.replay_from) {
+    if (lsn >= opts.replay_from) {
       opts.replay(lsn, rec);
       ++*replayed;
     }
   });
+}
+
+// A batch at `pos` that recovery would take as it stands: BatchAt, and a
+// payload that decodes into exactly its records. Only such a batch may end a
+// damaged region in skip mode, which resumes at it and takes its LSN as the
+// next: one with good hashes but records that do not fit was damaged in
+// turn, after the next LSN had already jumped to it (found by
+// tests/fuzz/fuzz_log_recovery: a second recovery answered another next LSN).
+bool WholeBatchAt(const std::vector<uint8_t>& buf, uint64_t pos, const SegmentHeader& seg, BatchHeader* h) {
+  if (!BatchAt(buf, pos, seg, h).ok()) return false;
+  std::span<const uint8_t> raw(buf.data() + pos + kBatchHeaderSize, h->stored_len);
+  std::vector<uint8_t> decoded;
+  if (h->codec != Codec::kNone) {
+    if (!Decompress(h->codec, raw, h->raw_len, &decoded).ok()) return false;
+    raw = std::span<const uint8_t>(decoded);
+  }
+  return ForEachRecord(raw, h->record_count, [](uint32_t, std::span<const uint8_t>) {}).ok();
 }
 
 // Damage found at `offset` of a segment, and what the bytes after it say.
@@ -115,12 +138,14 @@ void InspectAfterDamage(const std::vector<uint8_t>& buf, const SegmentHeader& se
     if (magic != kBatchMagic) continue;
     BatchHeader h;
     if (!BatchAt(buf, q, seg, &h).ok() || h.first_lsn <= last_good) continue;
-    if (d->resume == 0) d->resume = q;
-    if (h.durable_watermark >= damaged_lsn) {
+    // Any batch with good hashes proves durability (refusing is the safe
+    // side); only a whole one may be resumed at.
+    if (d->resume == 0 && WholeBatchAt(buf, q, seg, &h)) d->resume = q;
+    if (!d->proven_durable && h.durable_watermark >= damaged_lsn) {
       d->proven_durable = true;
       d->proof_lsn = h.first_lsn;
-      return;
     }
+    if (d->proven_durable && d->resume != 0) return;
   }
 }
 
@@ -262,7 +287,12 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
     }
     break;
   }
-  s.end_offset = std::min<uint64_t>(pos, buf_.size());
+  // `pos` is aligned: the next batch goes there. It may lie past the end of
+  // the file (a crash kept a batch but not all of its padding); clamping it
+  // to the file size would resume appends at an unaligned offset, where the
+  // next recovery, stepping batch by aligned footprint, never looks: it
+  // would cut every batch appended after this one as a torn tail.
+  s.end_offset = pos;
   out_->segments.push_back(std::move(s));
   return Status::Ok();
 }

@@ -49,7 +49,9 @@ Status QueueStore::ForEachSnapshotRecord(const std::function<Status(uint8_t, std
       PutBytes(name, &r);
       PutSettings(q->settings, &r);
       recs.emplace_back(kSnapshotQueue, std::move(r));
-      auto emit = [&](const Message& m) {
+      // `name` captured by an init-capture: clang 14 cannot capture a
+      // structured binding (a C++20 rule it lacks; scripts/fuzz.sh builds with it).
+      auto emit = [&, &name = name](const Message& m) {
         std::string s;
         PutBytes(name, &s);
         s.push_back(static_cast<char>(m.state));

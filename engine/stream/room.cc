@@ -253,7 +253,9 @@ void Room::NotifyWaiters() {
   {
     std::lock_guard lk(wait_mu_);
     wait_cv_.notify_all();
-    uint64_t next = next_offset();
+    // No log when its recovery failed (Close from ~Room after a failed
+    // Open): nothing is readable then, and nobody can be waiting.
+    uint64_t next = wal_ ? next_offset() : 0;
     for (auto it = readable_.begin(); it != readable_.end();) {
       if (it->second.from < next || closed_.load()) {
         ready.emplace_back(it->second.from < next, std::move(it->second.cb));

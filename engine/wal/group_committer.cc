@@ -12,9 +12,10 @@ namespace synap::wal {
 // of a lost wake-up to a harmless value (there should be none).
 constexpr int64_t kIdleWaitUs = 100'000;
 
-GroupCommitter::GroupCommitter(std::unique_ptr<io::IoBackend> io, Threading threading) : io_(std::move(io)) {
+GroupCommitter::GroupCommitter(std::unique_ptr<io::IoBackend> io, Threading threading)
+    : io_(std::move(io)), own_thread_(threading == Threading::kOwnThread) {
   if (const char* v = std::getenv("SYNAP_COMMIT_SPIN_US")) spin_us_ = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
-  if (threading == Threading::kOwnThread) thread_ = std::thread([this] { Loop(); });
+  if (own_thread_) thread_ = std::thread([this] { Loop(); });
 }
 
 GroupCommitter::~GroupCommitter() {

@@ -38,7 +38,7 @@ class GroupCommitter {
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   io::IoBackend* io() const { return io_.get(); }
-  bool manual() const { return !thread_.joinable(); }
+  bool manual() const { return !own_thread_; }
 
   // One round (see above), waiting at most `max_wait_us` for I/O or work.
   // Called by the own thread in a loop; by tests directly with kManual.
@@ -56,6 +56,9 @@ class GroupCommitter {
   void SpinForWork(uint64_t epoch);
 
   std::unique_ptr<io::IoBackend> io_;
+  // Fixed before the committer thread starts, so that thread may read it
+  // (thread_ itself is written by the constructor after the thread starts).
+  const bool own_thread_;
   std::mutex wals_mu_;          // guards wals_; held while logs prepare work
   std::vector<Wal*> wals_;
   std::atomic<uint64_t> work_epoch_{0};  // bumped by Notify()

@@ -88,9 +88,11 @@ void AddQueueCommands(std::vector<CommandSpec>* table);
 void AddStreamGroupCommands(std::vector<CommandSpec>* table);
 // Drops every subscription of a closing connection.
 void UnsubscribeAll(Server* server, Session* s);
-// Writes the messages waiting in s's subscriptions as push frames; false
-// when one closed (its buffer overflowed: a slow subscriber).
-bool DrainSubscriptions(Session* s, std::string* out);
+// Writes the messages waiting in s's subscriptions as push frames; stops
+// once *out holds more than max_out bytes (0: never), leaving the rest in
+// the subscriptions. False when one closed (its buffer overflowed: a slow
+// subscriber).
+bool DrainSubscriptions(Session* s, std::string* out, size_t max_out);
 
 // The reply for a libsynap error code: "-ERR <message>" (OOM, NOPERM... where
 // Redis has a prefix for it).

@@ -10,6 +10,11 @@ namespace synap::server {
 namespace {
 
 constexpr uint32_t kSubscriptionBuffer = 10000;  // messages a subscriber may fall behind before it is dropped
+// Channels and patterns one connection may hold. Each costs about 1.3 KiB
+// (the engine's subscription and topic entry, this session's map entry):
+// without a bound, a client repeating SUBSCRIBE with new names grows the
+// server's memory without end (tests/server/server_attack_test.py).
+constexpr size_t kMaxSubscriptionsPerClient = 100000;
 
 void Confirm(Context& c, const char* kind, std::string_view name, bool null_name = false) {
   c.reply.Push(3);
@@ -28,6 +33,12 @@ void Subscribe(Context& c) {
       continue;
     }
     if (!subs.count(name)) {
+      if (c.session->subscriptions() >= kMaxSubscriptionsPerClient) {
+        c.reply.Error("ERR too many subscriptions for this client (limit " +
+                      std::to_string(kMaxSubscriptionsPerClient) + " channels and patterns): '" + name +
+                      "' not subscribed");
+        continue;
+      }
       synap_subscription* s = nullptr;
       int rc = synap_subscribe(c.db, name.c_str(), kSubscriptionBuffer, SYNAP_OVERFLOW_CLOSE, &s);
       if (rc != SYNAP_OK) {
@@ -114,13 +125,14 @@ void UnsubscribeAll(Server* server, Session* s) {
   for (const std::string& n : pat) DropOne(server, s, true, n);
 }
 
-bool DrainSubscriptions(Session* s, std::string* out) {
+bool DrainSubscriptions(Session* s, std::string* out, size_t max_out) {
   ReplyWriter w(out, s->proto);
   bool alive = true;
+  auto full = [&] { return max_out != 0 && out->size() > max_out; };
   auto drain = [&](const std::string& name, synap_subscription* sub, bool pattern) {
     synap_message* m = nullptr;
-    int rc;
-    while ((rc = synap_subscription_next(sub, 0, &m)) == SYNAP_OK) {
+    int rc = SYNAP_OK;
+    while (!full() && (rc = synap_subscription_next(sub, 0, &m)) == SYNAP_OK) {
       w.Push(pattern ? 4 : 3);
       w.Bulk(pattern ? "pmessage" : "message");
       if (pattern) w.Bulk(name);

@@ -243,7 +243,10 @@ void EventLoop::OnRecv(Conn* c, const io_uring_cqe* cqe) {
     io_uring_buf_ring_add(bufs_, buf, cfg_.recv_buffer_bytes, static_cast<unsigned short>(bid), buf_mask_, 0);
     io_uring_buf_ring_advance(bufs_, 1);
     c->last_active_ms = NowMs();
-    if (c->in.size() > server_->max_query_bytes()) {
+    // Once: a closing connection keeps receiving (and dropping) until its
+    // held replies are out, behind a parked BLOCK 0 read possibly for long,
+    // and must not queue one more error per receive meanwhile.
+    if (!c->closing && c->in.size() > server_->max_query_bytes()) {
       Deliver(c, 0, "-ERR Protocol error: client query buffer over client-query-buffer-limit\r\n");
       c->closing = true;
     }
@@ -264,7 +267,7 @@ void EventLoop::Process(Conn* c) {
   while (!c->closing && !c->closed && pos < c->in.size() && c->slots.size() < kMaxHeldReplies) {
     size_t used = 0;
     std::string error;
-    RequestParser::Result r = parser_.Parse(std::string_view(c->in).substr(pos), &used, &args_, &error);
+    RequestParser::Result r = parser_.Parse(std::string_view(c->in).substr(pos), &used, &args_, &error, &c->parse);
     if (r == RequestParser::Result::kNeedMore) break;
     if (r == RequestParser::Result::kError) {
       Deliver(c, 0, "-ERR " + error + "\r\n");
@@ -325,11 +328,23 @@ void EventLoop::Deliver(Conn* c, synap_ticket ticket, std::string&& bytes) {
     // The callback owns a reference to the mailbox: it may come after this loop is gone.
     synap_on_acked(server_->db(), ticket, &EventLoop::OnAcked, new std::shared_ptr<Mailbox>(mailbox_));
   }
+  CloseIfOverOutputLimit(c);
+}
+
+// client-output-buffer-limit: a client whose unsent output outgrew it (it
+// reads slower than it asks, or a subscriber falls behind its messages) is
+// disconnected. Checked wherever output is added: replies, held replies
+// released, pub/sub messages.
+bool EventLoop::OverOutputLimit(const Conn* c) const {
   size_t max_output = server_->max_output_bytes();  // 0: no limit
-  if (max_output != 0 && c->out.size() + c->sending.size() > max_output) {  // a slow reader
-    c->closing = true;
-    Close(c);
-  }
+  return max_output != 0 && !c->closed && c->out.size() + c->sending.size() > max_output;
+}
+
+bool EventLoop::CloseIfOverOutputLimit(Conn* c) {
+  if (!OverOutputLimit(c)) return false;
+  c->closing = true;
+  Close(c);
+  return true;
 }
 
 // On libsynap's committer thread (or at once): wake the loop. Tickets are
@@ -349,8 +364,15 @@ void EventLoop::OnWake() {
   }
   TakeCompletions();
   // The same eventfd carries pub/sub notifications: hand out what waits.
+  // A subscriber that does not read: its messages are drained into its
+  // output only up to client-output-buffer-limit, which then disconnects
+  // it. With the limit at 0 nothing bounds its output: the messages leave
+  // its subscriptions as fast as they come, so their 10,000-message bound
+  // (SYNAP_ECLOSED) only catches a loop too busy to drain them.
+  size_t max_output = server_->max_output_bytes();
   for (Conn* c : std::vector<Conn*>(subscribers_.begin(), subscribers_.end()))
-    if (!c->closed && !DrainSubscriptions(&c->session, &c->out)) Close(c);  // a subscriber too slow
+    if (!c->closed && !DrainSubscriptions(&c->session, &c->out, max_output)) Close(c);  // a subscriber too slow
+    else CloseIfOverOutputLimit(c);
   if (!server_->shutting_down() || !conns_.empty()) ArmWake();
 }
 
@@ -421,6 +443,11 @@ void EventLoop::ReleaseAcked() {
       released = true;
     }
     // Commands held back (read-your-writes, or kMaxHeldReplies) may go on.
+    if (released && OverOutputLimit(c)) {
+      it = waiting_.erase(it);  // first: Close erases c from waiting_, which is being walked
+      CloseIfOverOutputLimit(c);
+      continue;
+    }
     if (released && !c->in.empty()) resume.push_back(c);
     if (c->slots.empty()) it = waiting_.erase(it);
     else ++it;

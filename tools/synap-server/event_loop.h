@@ -62,6 +62,7 @@ class EventLoop {
     uint64_t id = 0;
     int fd = -1;
     std::string in;          // received, not yet parsed
+    ParseProgress parse;     // how far the request at the front of `in` was checked
     std::string out;         // replies ready to send
     std::string sending;     // the send in flight (never touched meanwhile)
     std::deque<Slot> slots;  // replies held back, in order
@@ -90,6 +91,8 @@ class EventLoop {
   bool Ready(const Slot& s) const;
   void FlushSends();
   void Close(Conn* c);
+  bool OverOutputLimit(const Conn* c) const;  // client-output-buffer-limit
+  bool CloseIfOverOutputLimit(Conn* c);
   void Reap(Conn* c);
   void Tick(int64_t now_ms);
   static void OnAcked(void* box, synap_ticket ticket, int result);

@@ -21,6 +21,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -100,6 +101,12 @@ class SectionedConfig : public CLI::ConfigTOML {
       if (app_->get_option_no_throw("--" + item.name) == nullptr)
         throw CLI::ConfigError("unknown key '" + item.name +
                                "' in the config file (docs/synap-server.toml lists every key)");
+      // No setting has a use for them, and a NUL would cut the value short
+      // in --print-config (found by tests/fuzz/fuzz_server_config).
+      auto control = [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; };
+      for (const std::string& value : item.inputs)
+        if (std::any_of(value.begin(), value.end(), control))
+          throw CLI::ConfigError("key '" + item.name + "' in the config file: a control character in its value");
       items.push_back(std::move(item));
     }
     return items;

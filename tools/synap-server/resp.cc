@@ -12,41 +12,82 @@ namespace {
 
 enum class Len { kOk, kNeedMore, kBad };
 
-// Reads "<integer>\r\n" at `pos` (after the type byte) into *v.
+// Reads "<integer>\r\n" at `pos` (after the type byte) into *v. The
+// integer and its CRLF must fit in 34 bytes: the CRLF is looked for only
+// there, so that a header without its CRLF followed by megabytes of input
+// is not rescanned on every receive, and the answer is the same whether the
+// bytes came at once or in pieces (bad only once all 34 are there).
 Len ReadLength(std::string_view in, size_t* pos, int64_t* v) {
-  size_t end = in.find("\r\n", *pos);
-  if (end == std::string_view::npos) return in.size() - *pos > 32 ? Len::kBad : Len::kNeedMore;
-  auto [p, ec] = std::from_chars(in.data() + *pos, in.data() + end, *v);
-  if (ec != std::errc() || p != in.data() + end) return Len::kBad;
-  *pos = end + 2;
+  constexpr size_t kMaxField = 34;  // 32 characters and the CRLF
+  std::string_view field = in.substr(*pos, kMaxField);
+  size_t end = field.find("\r\n");
+  if (end == std::string_view::npos) return field.size() == kMaxField ? Len::kBad : Len::kNeedMore;
+  auto [p, ec] = std::from_chars(field.data(), field.data() + end, *v);
+  if (ec != std::errc() || p != field.data() + end) return Len::kBad;
+  *pos += end + 2;
   return Len::kOk;
+}
+
+// Collects the arguments of a multibulk request whose `argc` bulk strings,
+// starting at `pos`, were all checked already.
+void CollectArgs(std::string_view in, size_t pos, int64_t argc, std::vector<std::string_view>* args) {
+  args->reserve(static_cast<size_t>(argc));
+  for (int64_t i = 0; i < argc; i++) {
+    int64_t len = 0;
+    pos++;  // '$'
+    ReadLength(in, &pos, &len);
+    args->emplace_back(in.data() + pos, static_cast<size_t>(len));
+    pos += static_cast<size_t>(len) + 2;
+  }
 }
 
 }  // namespace
 
 RequestParser::Result RequestParser::Parse(std::string_view in, size_t* consumed,
-                                           std::vector<std::string_view>* args, std::string* error) {
+                                           std::vector<std::string_view>* args, std::string* error,
+                                           ParseProgress* progress) {
   args->clear();
   scratch_.clear();
+  ParseProgress local;
+  ParseProgress& p = progress != nullptr ? *progress : local;
   if (in.empty()) return Result::kNeedMore;
-  if (in[0] != '*') return ParseInline(in, consumed, args, error);
-  size_t pos = 1;
-  int64_t n = 0;
-  Len l = ReadLength(in, &pos, &n);
-  if (l == Len::kNeedMore) return Result::kNeedMore;
-  if (l == Len::kBad) {
-    *error = "Protocol error: invalid multibulk length";
-    return Result::kError;
+  if (in[0] != '*') {
+    p = ParseProgress{};
+    return ParseInline(in, consumed, args, error);
   }
-  if (n <= 0) {  // an empty or null multibulk: skipped, as Redis does
-    *consumed = pos;
-    return Result::kCommand;
+  Result r = ParseMultibulk(in, consumed, &p, error);
+  if (r == Result::kCommand) CollectArgs(in, p.first, p.argc, args);
+  if (r != Result::kNeedMore) p = ParseProgress{};
+  return r;
+}
+
+// "*<argc>\r\n" then argc "$<len>\r\n<len bytes>\r\n", checked from where
+// *p says; on kCommand p->first and p->argc say where the arguments are.
+RequestParser::Result RequestParser::ParseMultibulk(std::string_view in, size_t* consumed, ParseProgress* p,
+                                                    std::string* error) {
+  if (p->pos == 0) {
+    size_t pos = 1;
+    Len l = ReadLength(in, &pos, &p->argc);
+    if (l == Len::kNeedMore) return Result::kNeedMore;
+    if (l == Len::kBad) {
+      *error = "Protocol error: invalid multibulk length";
+      return Result::kError;
+    }
+    if (p->argc <= 0) {  // an empty or null multibulk: skipped, as Redis does
+      p->argc = 0;
+      *consumed = pos;
+      return Result::kCommand;
+    }
+    if (static_cast<uint64_t>(p->argc) > limits_.max_args) {
+      *error = "Protocol error: too many arguments (limit " + std::to_string(limits_.max_args) + ")";
+      return Result::kError;
+    }
+    p->first = p->pos = pos;
+    p->done = 0;
   }
-  if (static_cast<uint64_t>(n) > limits_.max_args) {
-    *error = "Protocol error: too many arguments (limit " + std::to_string(limits_.max_args) + ")";
-    return Result::kError;
-  }
-  for (int64_t i = 0; i < n; i++) {
+  size_t pos = p->pos;
+  for (; p->done < p->argc; p->done++) {
+    p->pos = pos;  // a kNeedMore below resumes at this argument
     if (pos >= in.size()) return Result::kNeedMore;
     if (in[pos] != '$') {
       *error = std::string("Protocol error: expected '$', got '") + in[pos] + "'";
@@ -65,7 +106,6 @@ RequestParser::Result RequestParser::Parse(std::string_view in, size_t* consumed
       *error = "Protocol error: bulk string not followed by CRLF";
       return Result::kError;
     }
-    args->emplace_back(in.data() + pos, static_cast<size_t>(len));
     pos += static_cast<size_t>(len) + 2;
   }
   *consumed = pos;
@@ -78,13 +118,14 @@ RequestParser::Result RequestParser::Parse(std::string_view in, size_t* consumed
 RequestParser::Result RequestParser::ParseInline(std::string_view in, size_t* consumed,
                                                  std::vector<std::string_view>* args, std::string* error) {
   size_t nl = in.find('\n');
-  if (nl == std::string_view::npos) {
-    if (in.size() > limits_.max_inline_bytes) {
-      *error = "Protocol error: too big inline request";
-      return Result::kError;
-    }
-    return Result::kNeedMore;
+  // The limit holds however the line arrived: also when its newline came in
+  // the same read (before, only a line arriving in pieces was refused: the
+  // answer depended on how TCP cut the stream; found by tests/fuzz/fuzz_resp).
+  if ((nl == std::string_view::npos ? in.size() : nl) > limits_.max_inline_bytes) {
+    *error = "Protocol error: too big inline request";
+    return Result::kError;
   }
+  if (nl == std::string_view::npos) return Result::kNeedMore;
   std::string_view line = in.substr(0, nl);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   size_t i = 0;

@@ -20,6 +20,19 @@ struct RequestLimits {
   size_t max_inline_bytes = 64u << 10; // an inline command line
 };
 
+// How far an incomplete multibulk request was checked, so that parsing it
+// again when more bytes arrive resumes there. Without it, a request of a
+// million small arguments arriving 16 KiB at a time is rescanned from its
+// first argument on every receive: quadratic time, seconds to hours of one
+// loop's CPU for one hostile client. Offsets count from the request's first
+// byte; each connection keeps its own (the parser is shared by a loop).
+struct ParseProgress {
+  size_t pos = 0;    // the first byte not yet checked (0: not even the header)
+  size_t first = 0;  // where the first argument starts (after the header)
+  int64_t argc = 0;  // the multibulk length read from the header
+  int64_t done = 0;  // arguments checked completely, ending before pos
+};
+
 class RequestParser {
  public:
   enum class Result { kCommand, kNeedMore, kError };
@@ -27,9 +40,16 @@ class RequestParser {
   // Parses one command from the front of `in`. kCommand: *args views `in`,
   // *consumed its bytes. kNeedMore: nothing consumed. kError: *error says
   // why (the connection must be closed after replying it).
-  Result Parse(std::string_view in, size_t* consumed, std::vector<std::string_view>* args, std::string* error);
+  // With `progress` (nullptr: none), a kNeedMore records how far the
+  // request was checked and the next call resumes there; the caller must
+  // pass the same request's bytes (more of them) until a kCommand or
+  // kError, which reset it. Each argument is then checked once, and the
+  // arguments are collected in one pass at the end.
+  Result Parse(std::string_view in, size_t* consumed, std::vector<std::string_view>* args, std::string* error,
+               ParseProgress* progress = nullptr);
 
  private:
+  Result ParseMultibulk(std::string_view in, size_t* consumed, ParseProgress* p, std::string* error);
   Result ParseInline(std::string_view in, size_t* consumed, std::vector<std::string_view>* args, std::string* error);
   RequestLimits limits_;
   std::deque<std::string> scratch_;  // unescaped inline words (a deque: views stay valid)
