@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of tests/fuzz (docs/reliability.md, "Fuzzing").
 #
-#   scripts/fuzz.sh                  # 60 s per target (what CI runs)
+#   scripts/fuzz.sh                  # 60 s per target (CI runs 20 s: scripts/test.sh asan)
 #   scripts/fuzz.sh 3600             # the long run: an hour per target
 #   scripts/fuzz.sh -runs=10000000   # a fixed number of executions per target
 #   scripts/fuzz.sh 60 resp capi     # only these targets

@@ -28,6 +28,10 @@ PACKAGES=(
   python3-pytest      # python bindings tests
   redis-tools         # tests/server: redis-cli and redis-benchmark drive synap-server
   python3-redis       # tests/server: redis-py drives synap-server
+  fuse3               # tests/powerloss: fusermount3, to mount powerloss_fs (the test skips without it)
+  libfuse3-dev        # tests/powerloss: libfuse3 to build powerloss_fs (not built without it)
+  clang-14            # scripts/fuzz.sh: libFuzzer targets (tests/fuzz) are built with clang
+  libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes for clang
 )
 
 # Rust bindings (bindings/rust): any cargo on PATH will do (e.g. rustup's).

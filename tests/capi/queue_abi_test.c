@@ -99,12 +99,12 @@ static void check_block(const synap_message* msgs, size_t n, int line) {
   const char* hi;
   size_t i, h;
   int ok = 1;
+  if (n == 0) return; /* msgs may be NULL then: no pointer arithmetic on it */
 #if defined(__GLIBC__)
   hi = lo + malloc_usable_size((void*)msgs);
 #else
   hi = lo + ((size_t)1 << 40); /* no way to ask: check only the lower bound and order */
 #endif
-  if (n == 0) return;
   lo += n * sizeof *msgs; /* data comes after the array */
   for (i = 0; i < n; i++) {
     const synap_message* m = &msgs[i];
