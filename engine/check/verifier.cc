@@ -255,7 +255,10 @@ void Verifier::CheckRoom(const std::string& name, Progress* p) {
   r_->index_files += idx.files;
   r_->bytes += idx.bytes;
   if (name != "__meta" && FileBytes(io_, dir + "/ROOM") == 0)
-    r_->notes.push_back({rel + "/ROOM", "missing or empty: an open uses the default room settings"});
+    r_->notes.push_back({rel + "/ROOM", rc.scan.segments.empty()
+                                            ? "missing, and the room has no segment: a creation cut short, "
+                                              "which an open removes"
+                                            : "missing or empty: an open uses the default room settings"});
   r_->rooms.push_back(std::move(rc));
 }
 

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -95,6 +96,15 @@ void StreamStore::ApplyMeta(std::string_view key, std::string_view value, uint64
   }
 }
 
+// Whether a room directory holds a log segment (docs/format.md §17).
+bool StreamStore::HasSegments(const std::string& room_dir) {
+  Result<std::vector<std::string>> names = io_->list_dir(room_dir);
+  if (!names.ok()) return true;  // cannot tell: keep it, and let the open report what is wrong
+  return std::any_of(names->begin(), names->end(), [](const std::string& f) {
+    return f.size() > 4 && f.compare(f.size() - 4, 4, ".log") == 0;
+  });
+}
+
 Status StreamStore::OpenRooms() {
   Result<std::vector<std::string>> names = io_->list_dir(dir_);
   if (!names.ok()) return names.status();
@@ -119,6 +129,16 @@ Status StreamStore::OpenRooms() {
       io_->close(*f);
       Status st = settings.Apply(std::string(text.begin(), text.end()));
       if (!st.ok()) return st.WithContext("room " + n + ": ROOM file");
+    } else if (!HasSegments(dir_ + "/" + n)) {
+      // CreateLocked makes ROOM durable before the room's log exists, so a
+      // directory with neither is a creation a crash cut short: nothing in
+      // it was ever acknowledged. Opening it with the defaults would pin
+      // settings nobody asked for; remove it, so a retried create starts
+      // afresh (found by tests/powerloss).
+      std::fprintf(stderr, "synap: room %s has neither a ROOM file nor a segment (its creation was cut short); "
+                   "removing it\n", n.c_str());
+      SYNAP_RETURN_IF_ERROR(RemoveTree(dir_ + "/" + n));
+      continue;
     } else {
       std::fprintf(stderr, "synap: room %s has no ROOM file; opening it with the default settings\n", n.c_str());
     }

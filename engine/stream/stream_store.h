@@ -144,6 +144,7 @@ class StreamStore {
   StreamStore(wal::GroupCommitter* committer, std::string dir, const StreamOptions& opts);
   Status LoadMeta();
   Status OpenRooms();
+  bool HasSegments(const std::string& room_dir);
   Result<std::shared_ptr<Room>> Find(const std::string& name, bool create);
   Result<std::shared_ptr<Room>> CreateLocked(const std::string& name, const RoomSettings& settings);
   Status RemoveTree(const std::string& dir);

@@ -662,6 +662,29 @@ TEST_F(StreamTest, RefusedAppendCreatesNoRoom) {
   EXPECT_EQ(Put("fresh", "ok"), 0u);
 }
 
+// A power cut between a room's directory and its ROOM file (CreateLocked's
+// order) leaves a directory with no ROOM and no segment: the next open
+// removes it, so a retried create gets the settings it asks for. A room
+// that holds segments but lost its ROOM file is kept, with the defaults.
+TEST_F(StreamTest, RoomDirectoryWithoutRoomFileOrSegmentsIsACutShortCreate) {
+  CloseDb();
+  fs::create_directories(RoomDir("half"));
+  { std::ofstream(RoomDir("half") + "/ROOM.tmp") << "retention_bytes=1"; }
+  Open();
+  EXPECT_FALSE(fs::exists(RoomDir("half")));
+  std::vector<std::string> rooms = ss().ListRooms();
+  EXPECT_EQ(std::count(rooms.begin(), rooms.end(), "half"), 0);
+  ASSERT_TRUE(ss().CreateRoom("half", "retention_bytes=123456").ok());
+  ASSERT_EQ(Put("kept", "x"), 0u);
+  CloseDb();
+  fs::remove(RoomDir("kept") + "/ROOM");
+  Open();
+  std::vector<Ev> all = ReadAll("kept");
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].payload, "x");
+  EXPECT_TRUE(fs::exists(RoomDir("half") + "/ROOM"));
+}
+
 // ---------------------------------------------------------------------------
 // 13. Create and delete.
 TEST_F(StreamTest, CreateAndDeleteRooms) {
