@@ -14,7 +14,6 @@ named), a missing directory (exit 2), bad flags (exit 2).
 Usage: cli_check_test.py SYNAP_CLI [SYNAP_SERVER]
 """
 import glob
-import hashlib
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ import sys
 import synap
 
 from cli_harness import (BATCH_HEADER, DATA_OFFSET, ENV, QUIET, SMALL, check, check_eq, cli, flip, fresh_dir, run,
-                         value)
+                         tree_digest, value)
 
 KEYS = 200
 STATE = {}
@@ -42,16 +41,6 @@ def prepare():
     segs = sorted(glob.glob(os.path.join(d, "wal", "*.log")))
     check("the log spans several segments", len(segs) >= 4, segs)
     STATE.update(dir=d, segs=segs)
-
-
-def tree_digest(d):
-    out = {}
-    for root, _, files in os.walk(d):
-        for f in files:
-            p = os.path.join(root, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, d)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
 
 
 def verify_clean():

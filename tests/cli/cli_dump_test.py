@@ -12,14 +12,13 @@ flags.
 Usage: cli_dump_test.py SYNAP_CLI [SYNAP_SERVER]
 """
 import base64
-import hashlib
 import json
 import os
 import sys
 
 import synap
 
-from cli_harness import ENV, QUIET, check, check_eq, cli, fresh_dir, run
+from cli_harness import ENV, QUIET, check, check_eq, cli, fresh_dir, run, tree_digest
 
 # QUIET: nothing in the background writes while the test prepares (no expiry
 # sweep, no snapshot, no stream maintenance: compaction stays the test's).
@@ -64,17 +63,6 @@ def dump(*args, want_rc=0):
         except ValueError as e:
             check(f"dump {args}: every line is JSON", False, f"{e}: {line!r}")
     return lines
-
-
-def tree_digest(d):
-    """Every file under d with its content hash: what a read-only command must leave alone."""
-    out = {}
-    for root, _, files in os.walk(d):
-        for f in files:
-            p = os.path.join(root, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, d)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
 
 
 def main_log():

@@ -10,6 +10,7 @@ finds the built libsynap through SYNAP_LIBRARY, to prepare data directories.
 Environment: SYNAP_TEST_TMPDIR (default /tmp), SYNAP_CLI_TEST_KEEP=1 (keep
 the work directory even on success).
 """
+import hashlib
 import os
 import shutil
 import subprocess
@@ -118,3 +119,14 @@ def flip(path, offset):
         b = f.read(1)
         f.seek(offset)
         f.write(bytes([b[0] ^ 0x5A]))
+
+
+def tree_digest(d):
+    """Every file under d with its content hash: what a read-only command must leave alone."""
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, d)] = hashlib.sha256(fh.read()).hexdigest()
+    return out
