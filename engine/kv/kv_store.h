@@ -137,7 +137,9 @@ class KvStore {
   Lsn SnapshotStart();
   // Copies up to `buckets` buckets of shard `shard`, from `cursor`, through
   // fn(key, value, expire_at_ms) under the shard's shared lock; returns the
-  // next cursor (0: the shard is done). Expired keys are skipped.
+  // next cursor (0: the shard is done). Expired keys are skipped, except
+  // those with a pending write: that write (a PERSIST or EXPIRE logged while
+  // the key was alive) is replayed over the snapshot and needs the key.
   template <typename Fn>
   uint64_t SnapshotStep(uint32_t shard, uint64_t cursor, uint32_t buckets, Fn&& fn);
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
@@ -240,7 +242,7 @@ uint64_t KvStore::SnapshotStep(uint32_t shard, uint64_t cursor, uint32_t buckets
   int64_t now = Now();
   do {
     cursor = s.table.ScanStep(cursor, [&](const Node& n) {
-      if (!Expired(n.expire_at_ms, now)) fn(n.key(), n.value(), n.expire_at_ms);
+      if (!Expired(n.expire_at_ms, now) || s.newest.contains(n.key())) fn(n.key(), n.value(), n.expire_at_ms);
     });
   } while (cursor != 0 && --buckets > 0);
   return cursor;

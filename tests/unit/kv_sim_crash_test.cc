@@ -7,10 +7,14 @@
 // SYNAP_SIM_SEEDS=N runs N seeds (default 60); SYNAP_SIM_SEED=S runs seed S.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include "engine/db/database.h"
 #include "engine/io/sim_backend.h"
@@ -183,6 +187,94 @@ TEST(KvSimCrash, FailedFsyncTurnsTheStoreReadOnlyUntilReopened) {
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(*(*again)->kv().Get("a", &v));
   EXPECT_TRUE((*again)->kv().Set("c", "3", {}, nullptr).ok());
+}
+
+// Holds the log's writes while closed: a submission with a prepared write
+// waits until Open(), so a logged command stays pending (not yet
+// acknowledged) for as long as a test needs.
+class GatedBackend : public testing::ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  void Close() {
+    std::lock_guard lk(mu_);
+    open_ = false;
+  }
+  void Open() {
+    std::lock_guard lk(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // Waits until a write is held.
+  void WaitHeld() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return held_; });
+  }
+  Status submit_and_wait(unsigned n, int64_t timeout_us, std::vector<io::Completion>* out) override {
+    if (in_flight() > 0) {
+      std::unique_lock lk(mu_);
+      held_ = !open_;
+      cv_.notify_all();
+      cv_.wait(lk, [&] { return open_; });
+      held_ = false;
+    }
+    return ForwardingBackend::submit_and_wait(n, timeout_us, out);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  bool held_ = false;
+};
+
+// A PERSIST logged while its key was alive, still waiting for its fsync when
+// a snapshot copies the key after its TTL passed: the snapshot must keep the
+// key, or replaying the PERSIST after a restart finds nothing and the
+// acknowledged PERSIST is lost.
+TEST(KvSimCrash, SnapshotKeepsAnExpiredKeyWhosePersistAwaitsItsFsync) {
+  io::SimBackend sim(1);
+  auto gate = std::make_shared<GatedBackend>(&sim);
+  std::atomic<int64_t> now{kNow};
+  // The snapshot's copy of the table is the first to read the clock after
+  // the TTL passes; it opens the gate under the shard's shared lock, so the
+  // PERSIST is acknowledged but cannot reach the table before the copy ends.
+  std::atomic<bool> open_at_next_read{false};
+  DbOptions opts = testing::SimDbOptions(&sim, 2);
+  opts.make_backend = [&] { return std::make_unique<testing::ForwardingBackend>(gate.get()); };
+  opts.kv.shards = 1;  // one shard, copied in one step
+  opts.kv.clock = [&] {
+    if (open_at_next_read.exchange(false)) gate->Open();
+    return now.load();
+  };
+  auto db = Database::Open("/db", opts);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  kv::KvStore& kv = (*db)->kv();
+  kv::SetArgs px;
+  px.unit = kv::ExpiryUnit::kMillis;
+  px.expire = 1000;
+  ASSERT_TRUE(kv.Set("k", "v", px, nullptr).ok());
+
+  gate->Close();
+  Result<kv::Outcome> persisted = Status::Ok();
+  std::thread t([&] { persisted = kv.Persist("k"); });
+  gate->WaitHeld();  // PERSIST is logged and pending
+  now += 2000;       // the TTL passes while it waits for its fsync
+  open_at_next_read = true;
+  ASSERT_TRUE((*db)->Snapshot().ok());
+  t.join();
+  ASSERT_TRUE(persisted.ok()) << persisted.status().ToString();
+  ASSERT_EQ(*persisted, kv::Outcome::kDone);
+
+  sim.crash();
+  (void)(*db)->Close();
+  db->reset();
+  sim.restart();
+  auto again = Database::Open("/db", opts);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  std::string v;
+  ASSERT_TRUE(*(*again)->kv().Get("k", &v)) << "the acknowledged PERSIST was lost";
+  EXPECT_EQ(v, "v");
+  EXPECT_EQ(*(*again)->kv().PTtl("k"), -1);
 }
 
 TEST(KvSimCrash, AcknowledgedCommandsSurvivePowerLoss) {
