@@ -52,17 +52,14 @@
 #include <string>
 
 #include "tests/support/engine_sim.h"
+#include "tests/support/sim_seeds.h"
 
 namespace synap::testing::sim {
 namespace {
 
-// The CI set: about 30 s on two idle cores with the debug build (-O2), 80 s
-// on busy ones. Sanitizer builds run half of it (ASan: about 40 s idle).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr uint64_t kDefaultSeeds = 1500;
-#else
-constexpr uint64_t kDefaultSeeds = 3000;
-#endif
+// The CI set: about 20-30 s on two idle cores with the debug build (-O2).
+// Sanitizer builds run a quarter of it (tests/support/sim_seeds.h).
+constexpr uint64_t kDefaultSeeds = 3000 / kSanitizerSeedDivisor;
 constexpr uint64_t kDefaultOps = 300;
 
 struct Flags {

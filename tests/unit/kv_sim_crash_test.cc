@@ -4,7 +4,8 @@
 // acknowledged command must be there; the one command in flight at the
 // crash may or may not be, but never in part (an MSET is all or none).
 //
-// SYNAP_SIM_SEEDS=N runs N seeds (default 60); SYNAP_SIM_SEED=S runs seed S.
+// SYNAP_SIM_SEEDS=N runs N seeds (default 60, tests/support/sim_seeds.h);
+// SYNAP_SIM_SEED=S runs seed S.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include "engine/io/sim_backend.h"
 #include "tests/support/forwarding_backend.h"
 #include "tests/support/sim_db.h"
+#include "tests/support/sim_seeds.h"
 
 namespace synap::db {
 namespace {
@@ -278,12 +280,11 @@ TEST(KvSimCrash, SnapshotKeepsAnExpiredKeyWhosePersistAwaitsItsFsync) {
 }
 
 TEST(KvSimCrash, AcknowledgedCommandsSurvivePowerLoss) {
-  if (const char* one = std::getenv("SYNAP_SIM_SEED")) {
-    RunSeed(std::strtoull(one, nullptr, 10));
+  if (std::optional<uint64_t> one = testing::SimOnlySeed()) {
+    RunSeed(*one);
     return;
   }
-  const char* n = std::getenv("SYNAP_SIM_SEEDS");
-  uint64_t seeds = n != nullptr ? std::strtoull(n, nullptr, 10) : 60;
+  uint64_t seeds = testing::SimSeedCount(60);
   for (uint64_t s = 1; s <= seeds && !HasFatalFailure(); s++) RunSeed(s);
 }
 

@@ -6,18 +6,21 @@
 // ids and priorities are kept. The one call in flight at the crash may go
 // either way.
 //
-// SYNAP_SIM_SEEDS=N runs N seeds (default 100); SYNAP_SIM_SEED=S runs seed S.
+// SYNAP_SIM_SEEDS=N runs N seeds (default 100, tests/support/sim_seeds.h);
+// SYNAP_SIM_SEED=S runs seed S.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
 #include "engine/db/database.h"
 #include "engine/io/sim_backend.h"
 #include "tests/support/sim_db.h"
+#include "tests/support/sim_seeds.h"
 
 namespace synap::queue {
 namespace {
@@ -127,12 +130,11 @@ void RunSeed(uint64_t seed) {
 }
 
 TEST(QueueSimCrash, AtLeastOnceAndAcksNeverUndone) {
-  if (const char* one = std::getenv("SYNAP_SIM_SEED")) {
-    RunSeed(std::strtoull(one, nullptr, 10));
+  if (std::optional<uint64_t> one = testing::SimOnlySeed()) {
+    RunSeed(*one);
     return;
   }
-  const char* n = std::getenv("SYNAP_SIM_SEEDS");
-  uint64_t seeds = n != nullptr ? std::strtoull(n, nullptr, 10) : 100;
+  uint64_t seeds = testing::SimSeedCount(100);
   for (uint64_t s = 1; s <= seeds && !HasFatalFailure(); s++) RunSeed(s);
 }
 

@@ -13,7 +13,8 @@
 // key stay. Every acknowledged commit is kept. The one call in flight at the
 // crash may go either way (an append all or none).
 //
-// SYNAP_SIM_SEEDS=N runs N seeds (default 100); SYNAP_SIM_SEED=S runs seed S;
+// SYNAP_SIM_SEEDS=N runs N seeds (default 100, tests/support/sim_seeds.h);
+// SYNAP_SIM_SEED=S runs seed S;
 // SYNAP_SIM_VERBOSE=1 prints each cycle.
 #include <gtest/gtest.h>
 
@@ -31,6 +32,7 @@
 #include "engine/db/database.h"
 #include "engine/io/sim_backend.h"
 #include "tests/support/sim_db.h"
+#include "tests/support/sim_seeds.h"
 
 namespace synap::stream {
 namespace {
@@ -425,11 +427,10 @@ void RunSeed(uint64_t seed) {
 
 TEST(StreamSimCrash, AcknowledgedEventsAndCommitsSurvivePowerLoss) {
   g_totals = {};
-  if (const char* one = std::getenv("SYNAP_SIM_SEED")) {
-    RunSeed(std::strtoull(one, nullptr, 10));
+  if (std::optional<uint64_t> one = testing::SimOnlySeed()) {
+    RunSeed(*one);
   } else {
-    const char* n = std::getenv("SYNAP_SIM_SEEDS");
-    uint64_t seeds = n != nullptr ? std::strtoull(n, nullptr, 10) : 100;
+    uint64_t seeds = testing::SimSeedCount(100);
     for (uint64_t s = 1; s <= seeds && !HasFailure(); s++) RunSeed(s);
   }
   if (std::getenv("SYNAP_SIM_VERBOSE") != nullptr) {

@@ -11,17 +11,13 @@
 #include <set>
 #include <string>
 
+#include "tests/support/sim_seeds.h"
 #include "tests/support/wal_fixture.h"
 
 namespace synap::testing {
 namespace {
 
 using log::Lsn;
-
-uint64_t EnvOr(const char* name, uint64_t dflt) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::strtoull(v, nullptr, 10) : dflt;
-}
 
 // A small deterministic generator for the workload (the sim has its own).
 struct Rng {
@@ -156,8 +152,8 @@ struct CrashRun {
 };
 
 TEST(WalSimCrash, AcknowledgedRecordsSurviveEveryCrash) {
-  uint64_t only = EnvOr("SYNAP_SIM_SEED", UINT64_MAX);
-  uint64_t seeds = EnvOr("SYNAP_SIM_SEEDS", 2000);
+  uint64_t only = SimOnlySeed().value_or(UINT64_MAX);
+  uint64_t seeds = SimSeedCount(2000);
   uint64_t first = only == UINT64_MAX ? 0 : only;
   uint64_t last = only == UINT64_MAX ? seeds : only + 1;
   uint64_t total_acked = 0;
