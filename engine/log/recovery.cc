@@ -181,6 +181,7 @@ class Recovery {
   size_t index_ = 0;
   Lsn expected_ = 0;  // the next LSN; 0 until the first segment tells
   bool gap_ok_ = false;  // the previous segment was compacted: the next base may lie beyond expected_
+  std::string hole_segment_;  // the last segment in which skip mode zeroed a hole with batches after it
   std::vector<uint8_t> buf_, scratch_;
 };
 
@@ -209,6 +210,9 @@ Status Recovery::Run() {
   for (const SegmentState& s : out_->segments)
     out_->next_segment_id = std::max(out_->next_segment_id, s.header.segment_id + 1);
   out_->next_lsn = expected_ == 0 ? 1 : expected_;
+  // Known only now: a segment scanned as non-final becomes the last one when
+  // every later one is removed.
+  out_->seal_last = !out_->segments.empty() && out_->segments.back().name == hole_segment_;
   report_->segments = out_->segments.size();
   report_->elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return Status::Ok();
@@ -275,6 +279,7 @@ Status Recovery::ScanSegment(const std::string& name, bool final, Next* next) {
       pos = d.resume;
       BatchAt(buf_, pos, s.header, &h);  // InspectAfterDamage validated it
       expected_ = h.first_lsn;  // skip mode accepts the LSN gap
+      hole_segment_ = name;
       continue;
     }
     uint64_t end = std::max<uint64_t>(LastNonZero(buf_), d.offset);

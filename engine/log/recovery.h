@@ -14,7 +14,12 @@
 //    kTolerateTornTail refuses to open, naming the file and byte offset;
 //    kPointInTime cuts the log there; kSkipCorrupted drops the damaged
 //    batches and keeps every valid one after them (the zeroed hole stays: later
-//    opens must use kSkipCorrupted too).
+//    opens must use kSkipCorrupted too). A hole skipped in the final segment
+//    must not stay in a final segment: the batch that proved it durable may
+//    have been cut as part of a torn tail, and a later recovery would then
+//    take the hole for a torn tail and cut the batches kept after it. So
+//    RecoveredLog::seal_last asks the owner to start a new segment before
+//    anything else (wal::Wal does, at open).
 //  * A segment or batch of a newer format version is never repaired: every
 //    mode refuses with Unsupported.
 //  * On any error, records already passed to `replay` must be discarded.
@@ -108,6 +113,7 @@ struct RecoveredLog {
   std::vector<SegmentState> segments;  // kept segments, in LSN order
   Lsn next_lsn = 1;                    // the LSN the next append gets
   uint64_t next_segment_id = 1;
+  bool seal_last = false;  // skip mode zeroed a hole in the last kept segment: start a new one now
 };
 
 Status RecoverLog(io::IoBackend* io, const std::string& dir, const RecoveryOptions& opts,

@@ -112,6 +112,11 @@ Status Wal::Recover(const log::ReplayFn& replay, Lsn replay_from, log::RecoveryR
     SYNAP_RETURN_IF_ERROR(Roll(next_lsn_));
   } else {
     SYNAP_RETURN_IF_ERROR(ResumeLastSegment(rec.segments.back()));
+    // Skip mode zeroed a hole in the last segment: seal it now, so the hole
+    // is never again in a final segment, where a recovery that no longer
+    // finds the batch proving it durable (cut with a torn tail) would take
+    // it for a torn tail and cut every batch kept after it.
+    if (rec.seal_last) SYNAP_RETURN_IF_ERROR(Roll(next_lsn_));
   }
   // Everything recovery kept is durable now (sealed segments were fsynced
   // before their successors got a write; ResumeLastSegment synced the last).

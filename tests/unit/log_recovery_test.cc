@@ -262,6 +262,54 @@ TEST_F(MidLogCorruption, SkipKeepsEveryValidBatch) {
   ASSERT_EQ(rep.cuts.size(), 1u);
 }
 
+// The batch that proved a skipped hole durable can itself be cut with a torn
+// tail. The hole then no longer reads as proven: had it stayed in the final
+// segment, the next open would take it for a torn tail and cut the batches
+// the first open kept after it. The Wal seals that segment at open instead,
+// so the next skip-mode open skips the hole again and keeps them.
+TEST_F(MidLogCorruption, SkipSealsTheSegmentSoAHoleWhoseProofWasCutIsSkippedAgain) {
+  ASSERT_GE(b_.size(), 6u);
+  // b_[1] is damaged. b_[2] (the resume point) does not vouch for it; b_[3]
+  // is damaged too; b_[4] vouches for b_[1] but not for b_[3]; nothing after.
+  std::vector<uint8_t> c = *db.sim->contents(last_);
+  log::SegmentHeader sh;
+  ASSERT_TRUE(log::DecodeSegmentHeader(c.data(), c.size(), &sh).ok());
+  auto set_watermark = [&](const BatchAt& b, Lsn wm) {
+    log::BatchHeader h = b.h;
+    h.segment_id = sh.segment_id;
+    h.durable_watermark = wm;
+    std::vector<uint8_t> bytes(log::kBatchHeaderSize);
+    log::EncodeBatchHeader(h, bytes.data());
+    Overwrite(last_, b.offset, bytes);
+  };
+  set_watermark(b_[2], 0);
+  set_watermark(b_[4], b_[1].h.first_lsn);
+  uint64_t off = b_[3].offset + log::kBatchHeaderSize + 1;
+  Overwrite(last_, off, {static_cast<uint8_t>(c[off] ^ 0x01)});
+  Truncate(last_, b_[5].offset);
+
+  Replayed r;
+  log::RecoveryReport rep;
+  ASSERT_TRUE(Reopen(log::RecoveryMode::kSkipCorrupted, &r, &rep).ok());
+  const Lsn kept_last = b_[2].h.last_lsn();  // b_[0] and b_[2]; b_[3] on is a torn tail
+  EXPECT_EQ(r.records.size(), b_[0].h.record_count + b_[2].h.record_count);
+  ASSERT_EQ(r.records.count(kept_last), 1u);
+  ASSERT_EQ(rep.cuts.size(), 2u);
+  EXPECT_EQ(rep.cuts[0].offset, b_[1].offset);
+  EXPECT_EQ(rep.cuts[1].offset, b_[3].offset);
+  // Sealed: a new, empty final segment starts at the next LSN.
+  std::vector<std::string> segs = Segments();
+  EXPECT_EQ(segs.back(), db.opts.dir + "/" + log::SegmentFileName(kept_last + 1));
+  EXPECT_EQ(segs.size(), 2u);
+
+  Replayed again;
+  ASSERT_TRUE(Reopen(log::RecoveryMode::kSkipCorrupted, &again, &rep).ok());
+  EXPECT_EQ(again.records, r.records);
+  // The default mode now refuses the hole, as for any hole in a sealed segment.
+  Replayed strict;
+  EXPECT_TRUE(Reopen(log::RecoveryMode::kTolerateTornTail, &strict, &rep).IsCorruption());
+}
+
 TEST_F(RecoveryTest, DamageNoLaterBatchVouchesForIsATornTail) {
   // Under fsync=never nothing is synced before the segment is sealed, so no
   // watermark covers the damaged batch: a power cut could have produced this.
