@@ -17,7 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, check_eq, report, section  # noqa: E402,F401 - re-exported to the tests
 
 
 class Env:
@@ -27,24 +29,6 @@ class Env:
 
 
 ENV = Env()
-FAILURES = []
-PASSES = 0
-
-
-def check(name, cond, detail=""):
-    """Records one check; prints a line for each failure."""
-    global PASSES
-    if cond:
-        PASSES += 1
-        return True
-    line = f"FAIL: {name}" + (f": {detail}" if detail else "")
-    FAILURES.append(line)
-    print(line, flush=True)
-    return False
-
-
-def check_eq(name, got, want):
-    return check(name, got == want, f"expected {want!r}, got {got!r}")
 
 
 def cli(*args, input=None, timeout=120, env=None):
@@ -75,22 +59,9 @@ def run(doc, sections):
     t0 = time.monotonic()
     print(f"{name}: {ENV.cli}, dir {ENV.work}", flush=True)
     for title, fn in sections:
-        t = time.monotonic()
-        print(f"== {title}", flush=True)
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - a crash in a section is a failure, not the end
-            check(f"{title}: unexpected exception", False, f"{type(e).__name__}: {e}")
-            traceback.print_exc()
-        print(f"   ({time.monotonic() - t:.1f} s)", flush=True)
-    took = time.monotonic() - t0
-    if FAILURES:
-        print(f"{name}: {len(FAILURES)} of {PASSES + len(FAILURES)} checks FAILED in {took:.1f} s; "
-              f"work directory kept: {ENV.work}", flush=True)
-        for f in FAILURES:
-            print(f"  {f}")
+        section(title, fn)
+    if report(name, time.monotonic() - t0, ENV.work):
         return 1
-    print(f"{name}: all {PASSES} checks passed in {took:.1f} s", flush=True)
     if os.environ.get("SYNAP_CLI_TEST_KEEP") != "1":
         shutil.rmtree(ENV.work, ignore_errors=True)
     return 0

@@ -48,6 +48,9 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, report  # noqa: E402
+
 SKIP = 77
 MiB = 1 << 20
 FS_BYTES = 32 * MiB
@@ -62,19 +65,6 @@ ENGINE = {
     "stream.segment_bytes": "1M",
 }
 MAX_OPS = 200000  # a filesystem of 32 MiB fills long before this
-
-FAILURES = []
-PASSES = 0
-
-
-def check(name, cond, detail=""):
-    global PASSES
-    if cond:
-        PASSES += 1
-        return True
-    FAILURES.append(f"{name}: {detail}" if detail else name)
-    print(f"FAIL: {name}" + (f": {detail}" if detail else ""), flush=True)
-    return False
 
 
 # ---------------------------------------------------------------- the filesystem
@@ -481,12 +471,8 @@ def main():
                 traceback.print_exc()
     finally:
         fs.unmount()
-    took = time.monotonic() - t0
-    if FAILURES:
-        print(f"enospc_test: {len(FAILURES)} of {PASSES + len(FAILURES)} checks FAILED in {took:.1f} s; "
-              f"logs kept in {work}", flush=True)
+    if report("enospc_test", time.monotonic() - t0, work):
         return 1
-    print(f"enospc_test: all {PASSES} checks passed in {took:.1f} s", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -19,9 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 import redis
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, check_eq, report, section  # noqa: E402,F401 - re-exported to the tests
 
 
 class Env:
@@ -31,39 +33,7 @@ class Env:
 
 
 ENV = Env()
-FAILURES = []
-PASSES = 0
 T0 = time.monotonic()
-
-
-# ---------------------------------------------------------------- checks
-
-def check(name, cond, detail=""):
-    """Records one check; prints a line for each failure."""
-    global PASSES
-    if cond:
-        PASSES += 1
-        return True
-    line = f"FAIL: {name}" + (f": {detail}" if detail else "")
-    FAILURES.append(line)
-    print(line, flush=True)
-    return False
-
-
-def check_eq(name, got, want):
-    return check(name, got == want, f"expected {want!r}, got {got!r}")
-
-
-def section(title, fn, *args):
-    """Runs one group of checks; an exception fails the group, the rest go on."""
-    t = time.monotonic()
-    print(f"== {title}", flush=True)
-    try:
-        fn(*args)
-    except Exception as e:  # noqa: BLE001 - a crash in a section is a failure, not the end
-        check(f"{title}: unexpected exception", False, f"{type(e).__name__}: {e}")
-        traceback.print_exc()
-    print(f"   ({time.monotonic() - t:.1f} s)", flush=True)
 
 
 # ---------------------------------------------------------------- servers
@@ -275,14 +245,8 @@ def run(doc, sections):
     for title, fn, _ in sections:
         if not _:
             section(title, fn)
-    took = time.monotonic() - T0
-    if FAILURES:
-        print(f"{name}: {len(FAILURES)} of {PASSES + len(FAILURES)} checks FAILED in {took:.1f} s "
-              f"(seed {seed}); work directory kept: {ENV.work}", flush=True)
-        for f in FAILURES:
-            print(f"  {f}")
+    if report(name, time.monotonic() - T0, ENV.work, f" (seed {seed})"):
         return 1
-    print(f"{name}: all {PASSES} checks passed in {took:.1f} s", flush=True)
     if os.environ.get("SYNAP_SERVER_TEST_KEEP") != "1":
         shutil.rmtree(ENV.work, ignore_errors=True)
     return 0
