@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from checks import check, check_eq, report, section  # noqa: E402,F401 - re-exported to the tests
+from e2e_checks import check, check_eq, report, section  # noqa: E402,F401 - re-exported to the tests
 
 
 class Env:

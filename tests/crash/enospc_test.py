@@ -49,7 +49,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from checks import check, report  # noqa: E402
+from e2e_checks import check, report  # noqa: E402
 
 SKIP = 77
 MiB = 1 << 20
