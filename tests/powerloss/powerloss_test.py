@@ -140,7 +140,7 @@ def wait_port(p, port, timeout):
         try:
             c = workload.Resp(port)
             c.call("PING")
-            c.sock.close()
+            c.close()
             return True
         except (OSError, RuntimeError):
             time.sleep(0.02)

@@ -19,10 +19,12 @@ that lost writes (periodic, never) starts the next one from the truth.
 """
 import os
 import random
-import socket
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from resp_conn import Err, RawConn  # noqa: E402
 
 THREADS = 4
 QUEUES = ("q0", "q1")
@@ -132,55 +134,17 @@ def capi_run(path, mode, mechanism, rnd, interval_ms):
 
 # ---- RESP over the wire ----
 
-class Resp:
-    """A minimal RESP2 client: commands as arrays of bulk strings."""
+class Resp(RawConn):
+    """A RESP connection whose call() raises RuntimeError on an error reply."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
+        super().__init__(port, timeout=30)
 
     def call(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        return self._reply()
-
-    def _reply(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self._exact(n)
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._reply() for _ in range(n)]
-        raise RuntimeError(f"unexpected reply {line!r}")
+        reply = self.command(*args)
+        if isinstance(reply, Err):
+            raise RuntimeError(str(reply))
+        return reply
 
 
 def server_worker(port, rnd, t):
