@@ -204,7 +204,7 @@ Status Scanner::Run() {
     ClassifyCuts();
     FindGaps();
   }
-  std::stable_sort(out_->findings.begin(), out_->findings.end(), [this](const Finding& a, const Finding& b) {
+  std::stable_sort(out_->findings.begin(), out_->findings.end(), [](const Finding& a, const Finding& b) {
     return a.file != b.file ? a.file < b.file : a.offset < b.offset;  // names sort in LSN order
   });
   if (opts_.progress) opts_.progress(out_->total_bytes);
