@@ -12,11 +12,12 @@
 #   fuzz       10 M executions per fuzz target (ASan + UBSan, clang-14)
 #
 # How long, on a 2-vCPU VM: sim ~15 min, kill9 ~40 min, powerloss ~1.5 h,
-# soak ~75 min, tsan ~30 min. Fuzzing at 10 M per target is the long pole:
-# snapshot ~25 min, resp ~1 h, log_batch ~2 h; log_recovery, server_config
-# and capi run at 50-300 executions/s under the sanitizers, so 10 M of them
-# take 10-50 hours each. LONG_FUZZ sets the budget instead: seconds per
-# target (LONG_FUZZ=3600) or -runs=N.
+# soak ~75 min, tsan ~30 min. Fuzzing at 10 M per target is the long pole.
+# It runs a coverage-only build (SYNAP_FUZZ_SANITIZE=none), then replays
+# what it kept under ASan + UBSan. At coverage-only rates (2 vCPUs)
+# log_recovery takes ~45 min, server_config ~3 h; capi stays at ~90
+# executions/s (each input opens an engine), ~30 h. LONG_FUZZ sets the
+# budget instead: seconds per target (LONG_FUZZ=3600) or -runs=N.
 #
 # Environment: LONG_RUN_DIR (logs; default long-run-<date> under the
 # repository), LONG_FUZZ (default -runs=10000000), LONG_SIM_SEEDS (engine
@@ -60,7 +61,12 @@ part_soak() {
     --seed "$SEED"
 }
 part_tsan() { SYNAP_TSAN_REPEAT=20 scripts/tsan.sh; }
-part_fuzz() { scripts/fuzz.sh "${LONG_FUZZ:--runs=10000000}"; }
+# Coverage only first (5-15x faster), then every input that run kept, and
+# every crash, replayed under ASan + UBSan.
+part_fuzz() {
+  SYNAP_FUZZ_SANITIZE=none scripts/fuzz.sh "${LONG_FUZZ:--runs=10000000}" &&
+    SYNAP_FUZZ_CORPUS_ROOT="$ROOT/build-fuzz-fast/fuzz-corpus" scripts/fuzz.sh -runs=0
+}
 
 declare -A status took
 for p in "${parts[@]}"; do
