@@ -70,6 +70,7 @@ Status DecodeSegmentHeader(const uint8_t* p, size_t len, SegmentHeader* out) {
   if (out->data_offset < kSegmentHeaderSize || out->data_offset % out->alignment != 0)
     return Status::Corruption("bad segment data offset " + std::to_string(out->data_offset));
   if (out->base_lsn == 0) return Status::Corruption("segment base LSN is 0");
+  if (out->base_lsn > kMaxLsn) return Status::Corruption("segment base LSN past the largest LSN");
   return Status::Ok();
 }
 
@@ -112,6 +113,7 @@ Status DecodeBatchHeader(const uint8_t* p, size_t len, uint64_t segment_id, Batc
   if (out->segment_id != segment_id) return Status::Corruption("batch belongs to another segment");
   if (out->record_count == 0) return Status::Corruption("batch with no records");
   if (out->first_lsn == 0) return Status::Corruption("batch LSN is 0");
+  if (out->first_lsn > kMaxLsn - (out->record_count - 1)) return Status::Corruption("batch LSNs past the largest LSN");
   if (out->codec == Codec::kNone && out->stored_len != out->raw_len)
     return Status::Corruption("uncompressed batch with stored != raw length");
   // Every record costs at least its length prefix.

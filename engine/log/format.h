@@ -31,6 +31,12 @@ using Lsn = uint64_t;  // 1-based; 0 means "none"
 inline constexpr uint32_t kSegmentMagic = 0x534E5953;  // "SYNS" on disk
 inline constexpr uint32_t kBatchMagic = 0x424E5953;    // "SYNB" on disk
 inline constexpr uint16_t kFormatVersion = 1;
+// The largest LSN a log holds: INT64_MAX, so that an LSN, and a stream
+// offset (LSN - 1), fits a signed 64-bit integer (Kafka's offsets, Redis's
+// IDs) and the next LSN after it never wraps to 0. A reader takes a batch
+// or segment header claiming LSNs beyond it as damage; Wal::Append refuses
+// to hand them out.
+inline constexpr uint64_t kMaxLsn = (uint64_t{1} << 63) - 1;
 inline constexpr size_t kSegmentHeaderSize = 64;
 inline constexpr size_t kBatchHeaderSize = 72;
 inline constexpr size_t kRecordPrefixSize = 4;  // u32 length before each record

@@ -85,6 +85,8 @@ Status Wal::AppendLocked(std::unique_lock<std::mutex>& lk, std::span<const std::
                          Lsn* last) {
   uint64_t bytes = 0;
   for (const auto& r : records) bytes += log::kRecordPrefixSize + r.size();
+  if (records.size() > log::kMaxLsn - (next_lsn_ - 1))
+    return Status::TooLarge("the log has handed out every LSN up to " + std::to_string(log::kMaxLsn));
   for (;;) {
     if (closing_) return Status::Closed("the log is closed");
     if (!status_.ok()) return Status::ReadOnly("the log is read-only after an I/O error: " + status_.message());

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/io/backend.h"
+#include "engine/log/segment.h"
 #include "tests/support/wal_fixture.h"
 
 namespace synap::testing {
@@ -95,6 +96,49 @@ TEST(WalTest, LimitsAreEnforced) {
   EXPECT_EQ(db.wal->WaitFor(5).code(), Status::Code::kInvalidArgument);  // never appended
   std::vector<uint8_t> max(db.opts.max_record_bytes);
   EXPECT_TRUE(db.wal->Append(max).ok());
+}
+
+// LSNs stop at log::kMaxLsn: the log refuses the append that would pass it,
+// rather than wrap the next LSN to 0.
+TEST(WalTest, AppendsStopAtTheLargestLsn) {
+  SimLog db(33);
+  ASSERT_TRUE(db.sim->make_dir(db.opts.dir).ok());
+  log::SegmentSpec spec;
+  spec.header.segment_id = 1;
+  spec.header.base_lsn = log::kMaxLsn - 1;
+  spec.header.alignment = 8;
+  spec.header.data_offset = 4096;
+  spec.preallocate = log::Preallocate::kNone;
+  Result<io::FileHandle> f = log::CreateSegment(db.sim, db.opts.dir, spec);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  db.sim->close(*f);
+  // As after a snapshot that covers every record below the segment.
+  auto open = [&](Replayed* r) -> Status {
+    log::RecoveryReport rep;
+    Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(db.committer.get(), db.opts, r->fn(), &rep, log::kMaxLsn - 1);
+    if (w.ok()) db.wal = std::move(*w);
+    return w.status();
+  };
+  Replayed none;
+  ASSERT_TRUE(open(&none).ok());
+  EXPECT_EQ(*db.wal->Append(RecordFor(1)), log::kMaxLsn - 1);
+  std::vector<std::vector<uint8_t>> two(2, RecordFor(2));
+  std::vector<std::span<const uint8_t>> spans(two.begin(), two.end());
+  EXPECT_EQ(db.wal->AppendMany(spans).status().code(), Status::Code::kTooLarge);  // one LSN left
+  EXPECT_EQ(*db.wal->Append(RecordFor(3)), log::kMaxLsn);
+  Status st = db.wal->Append(RecordFor(4)).status();
+  EXPECT_EQ(st.code(), Status::Code::kTooLarge);
+  EXPECT_NE(st.message().find("every LSN"), std::string::npos) << st.message();
+  db.Drain();
+  Status waited = db.wal->WaitFor(log::kMaxLsn);
+  ASSERT_TRUE(waited.ok()) << waited.ToString();
+  ASSERT_TRUE(db.wal->Close().ok());
+  db.wal.reset();
+  Replayed r;
+  ASSERT_TRUE(open(&r).ok());
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records.begin()->first, log::kMaxLsn - 1);
+  EXPECT_EQ(db.wal->Append(RecordFor(5)).status().code(), Status::Code::kTooLarge);
 }
 
 TEST(WalTest, AppendManyMustFitOneBatch) {
