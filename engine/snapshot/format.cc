@@ -81,6 +81,7 @@ Status DecodeFileHeader(const uint8_t* p, size_t len, FileHeader* out) {
   out->file_id = LoadU64(p + kHFileId);
   out->block_bytes = LoadU32(p + kHBlockBytes);
   if (out->start_lsn == 0) return Status::Corruption("start LSN is 0");
+  if (out->start_lsn > log::kMaxLsn + 1) return Status::Corruption("start LSN past the largest LSN + 1");
   if (out->block_bytes < kMinBlockBytes || out->block_bytes > kMaxBlockBytes)
     return Status::Corruption("block size " + Num(out->block_bytes) + " out of range");
   return Status::Ok();

@@ -32,6 +32,11 @@ Result<std::unique_ptr<Wal>> Wal::Open(GroupCommitter* committer, const WalOptio
                                        const log::ReplayFn& replay, log::RecoveryReport* report,
                                        Lsn replay_from) {
   SYNAP_RETURN_IF_ERROR(opts.Validate());
+  // replay_from comes from a snapshot file: past kMaxLsn + 1 it would make
+  // the next LSN wrap.
+  if (replay_from == 0 || replay_from > log::kMaxLsn + 1)
+    return Status::Corruption("the log in " + opts.dir + " is asked to resume at LSN " + std::to_string(replay_from) +
+                              ", past the largest LSN + 1");
   std::unique_ptr<Wal> w(new Wal(committer, opts));
   log::RecoveryReport local;
   Status st = w->Recover(replay, replay_from, report != nullptr ? report : &local);

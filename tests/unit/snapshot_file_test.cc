@@ -32,6 +32,18 @@ class SnapshotTest : public ::testing::Test {
 
 // ---- Round trips ----
 
+TEST(SnapshotHeaderTest, StartLsnStaysWithinTheLogsRange) {
+  uint8_t buf[snapshot::kFileHeaderSize];
+  snapshot::FileHeader h, got;
+  h.block_bytes = snapshot::kMinBlockBytes;
+  h.start_lsn = log::kMaxLsn + 1;  // a log that handed out every LSN
+  snapshot::EncodeFileHeader(h, buf);
+  EXPECT_TRUE(snapshot::DecodeFileHeader(buf, sizeof buf, &got).ok());
+  h.start_lsn = log::kMaxLsn + 2;
+  snapshot::EncodeFileHeader(h, buf);
+  EXPECT_TRUE(snapshot::DecodeFileHeader(buf, sizeof buf, &got).IsCorruption());
+}
+
 TEST_F(SnapshotTest, EmptySnapshotRoundTrips) {
   Result<SnapshotMeta> m = Write(&sim, dir, 7, {});
   ASSERT_TRUE(m.ok()) << m.status().ToString();

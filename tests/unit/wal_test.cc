@@ -139,6 +139,11 @@ TEST(WalTest, AppendsStopAtTheLargestLsn) {
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(r.records.begin()->first, log::kMaxLsn - 1);
   EXPECT_EQ(db.wal->Append(RecordFor(5)).status().code(), Status::Code::kTooLarge);
+  ASSERT_TRUE(db.wal->Close().ok());
+  db.wal.reset();
+  // A snapshot cannot ask the log to resume past kMaxLsn + 1.
+  log::RecoveryReport rep;
+  EXPECT_TRUE(wal::Wal::Open(db.committer.get(), db.opts, r.fn(), &rep, log::kMaxLsn + 2).status().IsCorruption());
 }
 
 TEST(WalTest, AppendManyMustFitOneBatch) {
