@@ -16,11 +16,9 @@
 //  * ParseSettings returns -1 (go on), 2 (a bad key or value) or 0 (a
 //    `help` key), never anything else (1: the option table is stale);
 //  * what --print-config prints for an accepted file is itself a config
-//    file that is accepted and prints the same thing again; except (a known
-//    bug, reported, not fixed here) for values holding a backslash or '#':
-//    CLI11 2.1's reader takes no escapes but \" and cuts a line at '#' even
-//    inside quotes, while PrintConfig escapes as TOML does, so such a value
-//    (a requirepass with '\' or '#') does not survive a round trip.
+//    file that is accepted and prints the same thing again, values holding
+//    '\\', '"' or '#' included (main.cc reads quoted values itself: CLI11
+//    2.1's reader did not, found by this target).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,12 +33,16 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/fuzz/fuzz_support.h"
+#include "tools/synap-server/config_strings.h"
 #include "tools/synap-server/event_loop.h"
 #include "tools/synap-server/server.h"
 
@@ -118,7 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (64u << 10)) return -1;
   bool accepted = false;
   std::string printed = ParseConfig(std::string_view(reinterpret_cast<const char*>(data), size), &accepted);
-  if (!accepted || printed.find_first_of("\\#") != std::string::npos) return 0;
+  if (!accepted) return 0;
   bool again_accepted = false;
   std::string again = ParseConfig(printed, &again_accepted);
   FUZZ_CHECK(again_accepted, "--print-config output is refused as a config file:\n%s", printed.c_str());

@@ -188,6 +188,36 @@ def test_refusals():
     refused("options bad together (kv.shards not a power of two)", ["--set", "kv.shards=3"], "kv.shards")
     refused("a bad --fsync", ["--fsync", "sometimes"], "wal.fsync_mode")
     refused("an unknown flag", ["--nosuch-flag", "1"], "nosuch-flag")
+    refused("a quoted value without its closing quote",
+            ["--config", write("bad6.toml", '[server]\nrequirepass = "abc\n')], "server.requirepass")
+    refused("an unknown escape in a quoted value",
+            ["--config", write("bad7.toml", '[server]\nrequirepass = "a\\qb"\n')], "unknown escape")
+
+
+def test_quoted_values():
+    """Quoted values are TOML strings: escapes, '#' inside the quotes, literal
+    strings; --print-config writes them so that they read back the same."""
+    password = 'p#1\\x"y\u00e9 \'z\''
+    body = ('[server]\nrequirepass = "p#1\\\\x\\"y\\u00e9 \'z\'"   # a comment after the value\n'
+            "bind = '127.0.0.1'\n")
+    path = write("quoted.toml", body)
+    check_eq("tomllib reads the test's file as intended", tomllib.loads(body)["server"]["requirepass"], password)
+    p = subprocess.run([ENV.server, "--config", path, "--print-config"], capture_output=True, timeout=20)
+    check_eq("--print-config of a file with escapes exits 0", p.returncode, 0)
+    printed = p.stdout.decode()
+    check_eq("--print-config writes the password as TOML reads it",
+             tomllib.loads(printed)["server"]["requirepass"], password)
+    again = subprocess.run([ENV.server, "--config", write("quoted-again.toml", printed), "--print-config"],
+                           capture_output=True, timeout=20)
+    check_eq("--print-config's output reads back the same", again.stdout.decode(), printed)
+    srv = Server("quoted", extra=["--config", path]).start()
+    try:
+        r = srv.raw()
+        check("without AUTH, a command is refused", str(r.command("GET", "k")).startswith("NOAUTH"))
+        check_eq("AUTH with the password from the file", r.command("AUTH", password), "OK")
+        check_eq("...then commands run", r.command("SET", "k", "v"), "OK")
+    finally:
+        srv.stop()
 
 
 def test_docs_example():
@@ -403,6 +433,7 @@ SECTIONS = [
     ("flags override the file; --set", test_flags_override_file, False),
     ("bad keys, values and --set refuse to start", test_refusals, False),
     ("docs/synap-server.toml", test_docs_example, False),
+    ("quoted values: escapes, '#', literal strings", test_quoted_values, False),
     ("CONFIG SET of the live settings", test_live_settings, False),
     ("CONFIG SET requirepass under protected mode", test_protected_requirepass, False),
     ("CONFIG SET: all or none", test_all_or_none, True),

@@ -27,10 +27,14 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "tools/synap-server/config_strings.h"
 #include "tools/synap-server/event_loop.h"
 #include "tools/synap-server/server.h"
 
@@ -89,15 +93,23 @@ std::string TomlValue(const std::string& v) {
 // instead keeps one option per setting, so a flag on the command line
 // overrides the file (CLI11 skips a file value for an option already set).
 // A key no option has is an error naming it.
+// Quoted values come from ReadQuotedValues (config_strings.h), which reads
+// them as TOML does; CLI11 2.1 does not.
 class SectionedConfig : public CLI::ConfigTOML {
  public:
   explicit SectionedConfig(const CLI::App* app) : app_(app) {}
   std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    std::map<std::string, std::string> quoted;
+    std::string error;
+    if (!synap::server::ReadQuotedValues(text, &quoted, &error)) throw CLI::ConfigError(error);
+    std::istringstream again(text);
     std::vector<CLI::ConfigItem> items;
-    for (CLI::ConfigItem& item : CLI::ConfigTOML::from_config(in)) {
+    for (CLI::ConfigItem& item : CLI::ConfigTOML::from_config(again)) {
       if (item.name == "++" || item.name == "--") continue;  // CLI11's section open/close markers
       item.name = item.fullname();
       item.parents.clear();
+      if (auto q = quoted.find(item.name); q != quoted.end()) item.inputs = {q->second};
       if (app_->get_option_no_throw("--" + item.name) == nullptr)
         throw CLI::ConfigError("unknown key '" + item.name +
                                "' in the config file (docs/synap-server.toml lists every key)");
