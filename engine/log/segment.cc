@@ -41,6 +41,10 @@ bool ParseSegmentFileName(std::string_view name, Lsn* base_lsn) {
     if (v > (UINT64_MAX - static_cast<uint64_t>(c - '0')) / 10) return false;
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
+  // No segment starts past kMaxLsn (a room's name is its base - 1, so the
+  // base of any accepted name is at most kMaxLsn + 1, and a log that
+  // trusts a name as the next base still cannot hand out a larger LSN).
+  if (v > kMaxLsn) return false;
   *base_lsn = v;
   return true;
 }

@@ -29,7 +29,8 @@ const char* PreallocateName(Preallocate p);
 // from the LSN (`name_bias`): a stream room names each segment by the offset
 // of its first event, which is base_lsn - 1 (offsets start at 0, LSNs at 1).
 std::string SegmentFileName(Lsn base_lsn, uint64_t name_bias = 0);
-// True for names made by SegmentFileName; sets *base_lsn.
+// True for names made by SegmentFileName whose number is at most kMaxLsn;
+// sets *base_lsn to that number (the base LSN less the log's name bias).
 bool ParseSegmentFileName(std::string_view name, Lsn* base_lsn);
 
 struct SegmentSpec {

@@ -213,10 +213,12 @@ TEST(SegmentNameTest, RoundTripsAndRejectsOthers) {
   Lsn base = 0;
   ASSERT_TRUE(ParseSegmentFileName("00000000000000000042.log", &base));
   EXPECT_EQ(base, 42u);
-  ASSERT_TRUE(ParseSegmentFileName(SegmentFileName(UINT64_MAX), &base));
-  EXPECT_EQ(base, UINT64_MAX);
+  ASSERT_TRUE(ParseSegmentFileName(SegmentFileName(kMaxLsn), &base));
+  EXPECT_EQ(base, kMaxLsn);
+  EXPECT_FALSE(ParseSegmentFileName(SegmentFileName(kMaxLsn + 1), &base));  // past the largest LSN
   for (const char* bad : {"42.log", "0000000000000000004a.log", "00000000000000000042.lo",
-                          "99999999999999999999.log", ".direct-probe", "00000000000000000042.log.tmp"})
+                          "99999999999999999999.log", "18446744073709551615.log", ".direct-probe",
+                          "00000000000000000042.log.tmp"})
     EXPECT_FALSE(ParseSegmentFileName(bad, &base)) << bad;
 }
 

@@ -310,6 +310,28 @@ TEST_F(MidLogCorruption, SkipSealsTheSegmentSoAHoleWhoseProofWasCutIsSkippedAgai
   EXPECT_TRUE(Reopen(log::RecoveryMode::kTolerateTornTail, &strict, &rep).IsCorruption());
 }
 
+// A file named past kMaxLsn is no segment: a log that takes the next file's
+// name as the next base (a room trusting its sealed segments) would hand
+// out LSNs past kMaxLsn, or wrap (found by review).
+TEST_F(RecoveryTest, AFileNamedPastTheLargestLsnIsNoSegment) {
+  db.opts.trust_sealed = [](const log::SegmentHeader&, Lsn, uint64_t) { return true; };
+  Write(5);
+  Lsn base = 0;
+  EXPECT_FALSE(log::ParseSegmentFileName(log::SegmentFileName(log::kMaxLsn + 1), &base));
+  EXPECT_TRUE(log::ParseSegmentFileName(log::SegmentFileName(log::kMaxLsn), &base));
+  io::OpenOptions oo;
+  oo.create = true;
+  io::FileHandle f = *db.sim->open(db.opts.dir + "/" + log::SegmentFileName(UINT64_MAX - 3), oo);
+  db.sim->close(f);
+  ASSERT_TRUE(db.sim->sync_dir(db.opts.dir).ok());
+  Replayed r;
+  ASSERT_TRUE(db.Open(&r).ok());
+  EXPECT_EQ(r.records.size(), 5u);
+  Result<Lsn> lsn = db.wal->Append(RecordFor(6));
+  ASSERT_TRUE(lsn.ok()) << lsn.status().ToString();
+  EXPECT_EQ(*lsn, 6u);
+}
+
 TEST_F(RecoveryTest, DamageNoLaterBatchVouchesForIsATornTail) {
   // Under fsync=never nothing is synced before the segment is sealed, so no
   // watermark covers the damaged batch: a power cut could have produced this.
