@@ -37,7 +37,8 @@ namespace {
 bool GetPublished(ByteReader* in, PublishedMessage* m) {
   uint64_t headers;
   if (!in->Varint(&m->id) || !in->U8(&m->priority) || !in->Varint(&m->max_retries) || !in->I64(&m->due_ms) ||
-      !in->I64(&m->published_ms) || !in->Varint(&headers) || headers > kMaxHeaders || m->priority > kMaxPriority)
+      !in->I64(&m->published_ms) || !in->Varint(&headers) || headers > kMaxHeaders || m->priority > kMaxPriority ||
+      m->id == 0 || m->id > kMaxMessageId)
     return false;
   for (uint64_t h = 0; h < headers; h++) {
     std::string_view k, v;

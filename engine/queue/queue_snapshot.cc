@@ -87,7 +87,8 @@ Status QueueStore::LoadSnapshotRecord(uint8_t type, std::span<const uint8_t> pay
   ByteReader in{payload.data(), payload.data() + payload.size()};
   if (type == kSnapshotQueueStore) {
     uint64_t next;
-    if (!in.Varint(&next) || !in.done()) return Status::Corruption("malformed queue store snapshot record");
+    if (!in.Varint(&next) || !in.done() || next > kMaxMessageId + 1)
+      return Status::Corruption("malformed queue store snapshot record");
     next_id_ = std::max(next_id_, next);
     return Status::Ok();
   }
@@ -120,6 +121,7 @@ Status QueueStore::LoadSnapshotRecord(uint8_t type, std::span<const uint8_t> pay
   m.max_retries = static_cast<uint32_t>(retries);
   m.deliveries = static_cast<uint32_t>(deliveries);
   m.payload = payload_view;
+  if (m.id == 0 || m.id > kMaxMessageId) return Status::Corruption("queue message id out of range in snapshot");
   next_id_ = std::max(next_id_, m.id + 1);
   uint64_t id = m.id;
   if (!q.msgs.emplace(id, std::move(m)).second) return Status::Corruption("message id twice in a snapshot");

@@ -131,6 +131,8 @@ Result<std::vector<uint64_t>> QueueStore::Publish(std::string_view name, std::sp
   if (q.depth() + msgs.size() > q.settings.max_depth)
     return Status::Busy("queue full: '" + std::string(name) + "' holds " + std::to_string(q.depth()) +
                         " messages, max_depth is " + std::to_string(q.settings.max_depth));
+  if (msgs.size() > kMaxMessageId + 1 - next_id_)
+    return Status::TooLarge("queue message ids are exhausted (the largest is " + std::to_string(kMaxMessageId) + ")");
   int64_t now = Now();
   std::string r = Begin(QueueOp::kPublish, name);
   PutVarint(msgs.size(), &r);

@@ -45,6 +45,10 @@ namespace synap::queue {
 using log::Lsn;
 
 inline constexpr uint8_t kMaxPriority = 9;
+// The largest message id: INT64_MAX, so that an id fits a RESP integer and
+// an int64 in every binding, and the next id never wraps to 0. A record or
+// snapshot claiming more is corruption; a publish past it fails.
+inline constexpr uint64_t kMaxMessageId = (uint64_t{1} << 63) - 1;
 inline constexpr size_t kMaxQueueNameBytes = 256;
 inline constexpr size_t kMaxHeaders = 64;
 inline constexpr size_t kMaxHeaderBytes = 64u << 10;  // all of a message's header keys and values

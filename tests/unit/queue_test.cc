@@ -5,6 +5,8 @@
 #include <set>
 #include <thread>
 
+#include "engine/queue/queue_record.h"
+#include "engine/queue/queue_state.h"
 #include "tests/support/db_fixture.h"
 
 namespace synap::queue {
@@ -41,6 +43,29 @@ class QueueTest : public DbTest {
   }
   Status Ack(std::string_view q, uint64_t id) { return qs().Ack(q, std::span(&id, 1)); }
 };
+
+// Message ids stop at kMaxMessageId (INT64_MAX): a publish record claiming
+// 0 or more is corruption, so the next id cannot wrap to 0 (found by review).
+TEST(QueueRecordTest, MessageIdsOutsideOneToTheLargestAreCorrupt) {
+  auto publish = [](uint64_t id) {
+    std::string r = queue::Begin(queue::QueueOp::kPublish, "q");
+    PutVarint(1, &r);  // one message
+    PutVarint(id, &r);
+    r.push_back(0);  // priority
+    PutVarint(0, &r);  // max_retries
+    PutFixed64(0, &r);  // due_ms
+    PutFixed64(0, &r);  // published_ms
+    PutVarint(0, &r);  // headers
+    PutVarint(1, &r);  // payload
+    r.push_back('x');
+    queue::QueueRecord out;
+    return queue::DecodeRecord(std::span(reinterpret_cast<const uint8_t*>(r.data()), r.size()), &out);
+  };
+  EXPECT_TRUE(publish(1).ok());
+  EXPECT_TRUE(publish(queue::kMaxMessageId).ok());
+  for (uint64_t bad : {uint64_t{0}, queue::kMaxMessageId + 1, ~uint64_t{0}})
+    EXPECT_TRUE(publish(bad).IsCorruption()) << bad;
+}
 
 TEST_F(QueueTest, HighestPriorityFirstFifoWithin) {
   Pub("jobs", "a", 0);
