@@ -14,20 +14,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli_harness import ENV, check, check_eq, cli, fresh_dir, run  # noqa: E402
+from resp_conn import free_port  # noqa: E402
 
 import redis  # noqa: E402
 import synap  # noqa: E402
 
 
 # ---------------------------------------------------------------- a server
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class Server:
     """A synap-server on a free port and a fresh data directory."""

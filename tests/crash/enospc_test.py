@@ -41,7 +41,6 @@ with tmpfs forced and no O_DIRECT, the direct cases fail).
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from e2e_checks import check, report  # noqa: E402
+from resp_conn import free_port  # noqa: E402
 
 SKIP = 77
 MiB = 1 << 20
@@ -292,14 +292,6 @@ def in_process_case(fs, mechanism, preallocate):
 
 
 # ---------------------------------------------------------------- over the wire
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class ServerProc:
     def __init__(self, binary, data_dir, log_dir, mechanism):

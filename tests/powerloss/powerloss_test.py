@@ -40,7 +40,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(REPO, "bindings", "pyth
 import checks  # noqa: E402
 import plfs  # noqa: E402
 import workload  # noqa: E402
+from resp_conn import free_port  # noqa: E402 - tests/support, on the path through workload
 
 INTERVAL_MS = 20  # wal.fsync_interval_ms / stream.fsync_interval_ms in every scenario
 LIVE = set()  # processes started and not yet reaped: killed if the run is interrupted
@@ -112,12 +112,6 @@ class Child:
         self.p.wait()
         LIVE.discard(self.p)
         self.reader.join()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(args, data_dir, mode, mechanism, log):

@@ -24,7 +24,7 @@ import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from e2e_checks import check, check_eq, report, section  # noqa: E402,F401 - re-exported to the tests
-from resp_conn import Err, RawConn, encode  # noqa: E402,F401 - re-exported to the tests
+from resp_conn import Err, RawConn, encode, free_port  # noqa: E402,F401 - re-exported to the tests
 
 
 class Env:
@@ -38,14 +38,6 @@ T0 = time.monotonic()
 
 
 # ---------------------------------------------------------------- servers
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class Server:
     """One synap-server process on its own port and data directory."""

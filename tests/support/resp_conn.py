@@ -1,9 +1,17 @@
 """A raw RESP connection for tests that need what a client library hides:
 exact bytes on the wire, pipelining by hand, RESP3 types, error replies as
 values. encode() makes a request (an array of bulk strings); RawConn reads
-RESP2 and RESP3 replies, an error reply as an Err (a str).
+RESP2 and RESP3 replies, an error reply as an Err (a str). free_port() picks
+a port for a server under test.
 """
 import socket
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Err(str):
